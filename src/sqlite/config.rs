@@ -1,0 +1,363 @@
+//! `CREATE VIRTUAL TABLE ... USING veclite(...)` arguments -> [`TableConfig`].
+//!
+//! Pure parsing: no SQLite calls. Every error names the argument that is wrong.
+
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+
+pub const MAX_DIMS: usize = 8192;
+pub const RESERVED: &[&str] = &["distance", "k", "ef", "query", "rowid", "oid", "_rowid_"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColType {
+    Text,
+    Integer,
+    Real,
+    Blob,
+}
+
+impl ColType {
+    pub fn sql(self) -> &'static str {
+        match self {
+            ColType::Text => "TEXT",
+            ColType::Integer => "INTEGER",
+            ColType::Real => "REAL",
+            ColType::Blob => "BLOB",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetaColumn {
+    pub name: String,
+    pub ty: ColType,
+    /// Declared collation, if any (`COLLATE NOCASE`).
+    pub collate: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableConfig {
+    pub vector_name: String,
+    pub dims: usize,
+    pub metric: Metric,
+    pub m: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+    pub meta: Vec<MetaColumn>,
+}
+
+impl TableConfig {
+    pub fn metric_name(&self) -> &'static str {
+        metric_name(self.metric)
+    }
+}
+
+pub fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::L2 => "l2",
+        Metric::Cosine => "cosine",
+        Metric::Dot => "dot",
+    }
+}
+
+/// Quotes an identifier for SQL: `"a""b"`.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Parses the module arguments (what SQLite passes as argv[3..]).
+pub fn parse(args: &[&str]) -> Result<TableConfig> {
+    let mut vector: Option<(String, usize)> = None;
+    let mut metric: Option<Metric> = None;
+    let mut m: Option<usize> = None;
+    let mut efc: Option<usize> = None;
+    let mut efs: Option<usize> = None;
+    let mut meta: Vec<MetaColumn> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+
+    for raw in args {
+        let arg = raw.trim();
+        if arg.is_empty() {
+            return Err(Error::config("veclite: empty argument in CREATE VIRTUAL TABLE"));
+        }
+        if let Some(eq) = top_level_eq(arg) {
+            let key = arg[..eq].trim().to_ascii_lowercase();
+            let val = unquote_value(arg[eq + 1..].trim());
+            let dup = |name: &str| Error::config(format!("veclite: option '{name}' given twice"));
+            match key.as_str() {
+                "distance" | "metric" => {
+                    if metric.is_some() {
+                        return Err(dup("distance"));
+                    }
+                    metric = Some(match val.to_ascii_lowercase().as_str() {
+                        "l2" => Metric::L2,
+                        "cosine" => Metric::Cosine,
+                        "dot" => Metric::Dot,
+                        _ => {
+                            return Err(Error::config(format!(
+                                "veclite: unknown distance '{val}': expected l2, cosine or dot"
+                            )))
+                        }
+                    });
+                }
+                "m" => {
+                    if m.is_some() {
+                        return Err(dup("m"));
+                    }
+                    m = Some(int_option("m", &val, 2, 256)?);
+                }
+                "ef_construction" => {
+                    if efc.is_some() {
+                        return Err(dup("ef_construction"));
+                    }
+                    efc = Some(int_option("ef_construction", &val, 1, 10_000)?);
+                }
+                "ef_search" => {
+                    if efs.is_some() {
+                        return Err(dup("ef_search"));
+                    }
+                    efs = Some(int_option("ef_search", &val, 1, 10_000)?);
+                }
+                _ => {
+                    return Err(Error::config(format!(
+                        "veclite: unknown option '{}': options are distance, m, ef_construction, ef_search",
+                        arg[..eq].trim()
+                    )))
+                }
+            }
+            continue;
+        }
+        // A column definition: name type [COLLATE name]
+        let (name, rest) = split_ident(arg)?;
+        let lname = name.to_ascii_lowercase();
+        if RESERVED.contains(&lname.as_str()) {
+            return Err(Error::config(format!(
+                "veclite: column name '{name}' is reserved (distance, k, ef, query, rowid, oid and _rowid_ cannot be column names)"
+            )));
+        }
+        if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            return Err(Error::config(format!("veclite: duplicate column name '{name}'")));
+        }
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(Error::config(format!(
+                "veclite: column '{name}' needs a type: float[DIMS], text, integer, real or blob"
+            )));
+        }
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let ty = words[0];
+        let lty = ty.to_ascii_lowercase();
+        if let Some(dims) = parse_float_type(&lty) {
+            let dims = dims.map_err(|e| Error::config(format!("veclite: column '{name}': {e}")))?;
+            if words.len() > 1 {
+                return Err(Error::config(format!(
+                    "veclite: unexpected '{}' after the vector column type of '{name}'",
+                    words[1..].join(" ")
+                )));
+            }
+            if let Some((first, _)) = &vector {
+                return Err(Error::config(format!(
+                    "veclite: only one vector column is allowed, found '{first}' and '{name}'"
+                )));
+            }
+            vector = Some((name.clone(), dims));
+            names.push(name);
+            continue;
+        }
+        let ty = match lty.as_str() {
+            "text" => ColType::Text,
+            "integer" => ColType::Integer,
+            "real" => ColType::Real,
+            "blob" => ColType::Blob,
+            _ => {
+                return Err(Error::config(format!(
+                    "veclite: unknown type '{ty}' for column '{name}': expected float[DIMS], text, integer, real or blob"
+                )))
+            }
+        };
+        let collate = match words.len() {
+            1 => None,
+            3 if words[1].eq_ignore_ascii_case("collate") => {
+                let c = words[2];
+                if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                    return Err(Error::config(format!(
+                        "veclite: bad collation name '{c}' for column '{name}'"
+                    )));
+                }
+                Some(c.to_string())
+            }
+            _ => {
+                return Err(Error::config(format!(
+                    "veclite: unexpected '{}' in the definition of column '{name}' (only COLLATE name may follow the type)",
+                    words[1..].join(" ")
+                )))
+            }
+        };
+        names.push(name.clone());
+        meta.push(MetaColumn { name, ty, collate });
+    }
+    let (vector_name, dims) = vector.ok_or_else(|| {
+        Error::config("veclite: no vector column: declare one as name float[DIMS], e.g. embedding float[384]")
+    })?;
+    Ok(TableConfig {
+        vector_name,
+        dims,
+        metric: metric.unwrap_or(Metric::L2),
+        m: m.unwrap_or(16),
+        ef_construction: efc.unwrap_or(200),
+        ef_search: efs.unwrap_or(64),
+        meta,
+    })
+}
+
+fn int_option(name: &str, val: &str, lo: usize, hi: usize) -> Result<usize> {
+    match val.parse::<usize>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(Error::config(format!(
+            "veclite: option {name} must be an integer from {lo} to {hi}, got '{val}'"
+        ))),
+    }
+}
+
+/// `float[384]` -> Some(Ok(384)); other types -> None.
+fn parse_float_type(ty: &str) -> Option<std::result::Result<usize, String>> {
+    let inner = ty
+        .strip_prefix("float")
+        .or_else(|| ty.strip_prefix("f32"))?
+        .trim();
+    if inner.is_empty() {
+        return Some(Err(
+            "vector type needs dimensions: float[DIMS], e.g. float[384]".to_string()
+        ));
+    }
+    let inner = inner.strip_prefix('[')?.strip_suffix(']')?.trim();
+    Some(match inner.parse::<usize>() {
+        Ok(d) if (1..=MAX_DIMS).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "vector dimensions must be an integer from 1 to {MAX_DIMS}, got '{inner}'"
+        )),
+    })
+}
+
+fn top_level_eq(arg: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in arg.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                '=' => return Some(i),
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+fn unquote_value(v: &str) -> String {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Splits a leading identifier (bare, "double", `back` or [bracket] quoted) off `s`.
+fn split_ident(s: &str) -> Result<(String, &str)> {
+    let first = s.chars().next().unwrap_or(' ');
+    let close = match first {
+        '"' => Some('"'),
+        '`' => Some('`'),
+        '[' => Some(']'),
+        _ => None,
+    };
+    if let Some(close) = close {
+        let mut name = String::new();
+        let mut it = s.char_indices().skip(1).peekable();
+        while let Some((i, c)) = it.next() {
+            if c == close {
+                if close != ']' && it.peek().map(|&(_, n)| n) == Some(close) {
+                    name.push(close);
+                    it.next();
+                    continue;
+                }
+                if name.is_empty() {
+                    return Err(Error::config("veclite: empty column name"));
+                }
+                return Ok((name, &s[i + c.len_utf8()..]));
+            }
+            name.push(c);
+        }
+        return Err(Error::config(format!("veclite: unterminated quoted name in '{s}'")));
+    }
+    let end = s
+        .char_indices()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    if end == 0 {
+        return Err(Error::config(format!("veclite: cannot read a column name in '{s}'")));
+    }
+    Ok((s[..end].to_string(), &s[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(args: &[&str]) -> String {
+        parse(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn full_example() {
+        let c = parse(&[
+            "embedding float[384]",
+            "category text",
+            "year integer",
+            "distance = cosine",
+            "m = 16",
+            "ef_construction = 200",
+            "ef_search = 64",
+        ])
+        .unwrap();
+        assert_eq!(c.vector_name, "embedding");
+        assert_eq!(c.dims, 384);
+        assert_eq!(c.metric, Metric::Cosine);
+        assert_eq!(c.meta.len(), 2);
+        assert_eq!(c.meta[1].ty, ColType::Integer);
+    }
+
+    #[test]
+    fn defaults_and_quoting() {
+        let c = parse(&["\"my vec\" FLOAT[3]", "[tag] TEXT collate nocase"]).unwrap();
+        assert_eq!(c.vector_name, "my vec");
+        assert_eq!(c.metric, Metric::L2);
+        assert_eq!((c.m, c.ef_construction, c.ef_search), (16, 200, 64));
+        assert_eq!(c.meta[0].name, "tag");
+        assert_eq!(c.meta[0].collate.as_deref(), Some("nocase"));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(err(&[]).contains("no vector column"));
+        assert!(err(&["a float[3]", "b float[3]"]).contains("only one vector column"));
+        assert!(err(&["a float[0]"]).contains("from 1 to 8192"));
+        assert!(err(&["a float[8193]"]).contains("from 1 to 8192"));
+        assert!(err(&["a float"]).contains("needs dimensions"));
+        assert!(err(&["a float[3]", "A text"]).contains("duplicate column name 'A'"));
+        assert!(err(&["a float[3]", "distance text"]).contains("reserved"));
+        assert!(err(&["a float[3]", "k integer"]).contains("reserved"));
+        assert!(err(&["a float[3]", "b varchar"]).contains("unknown type 'varchar'"));
+        assert!(err(&["a float[3]", "b"]).contains("needs a type"));
+        assert!(err(&["a float[3]", "foo = 1"]).contains("unknown option 'foo'"));
+        assert!(err(&["a float[3]", "distance = manhattan"]).contains("unknown distance"));
+        assert!(err(&["a float[3]", "m = 1"]).contains("option m must be"));
+        assert!(err(&["a float[3]", "m = x"]).contains("option m must be"));
+        assert!(err(&["a float[3]", "m = 8", "m = 9"]).contains("given twice"));
+        assert!(err(&["a float[3]", "b text primary key"]).contains("unexpected"));
+    }
+}

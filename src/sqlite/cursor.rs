@@ -1,0 +1,531 @@
+//! xFilter/xNext/xColumn: full or filtered scans of the rows table, and exact KNN.
+//!
+//! Every plan reads the rows table through one SQL statement whose WHERE clause holds
+//! the terms the plan took over, bound to the values SQLite hands us. So a pushed-down
+//! term selects exactly the rows the same WHERE selects on `<t>_rows` (same declared
+//! types, affinity, NULL rules and collations), whatever the path.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::config::quote_ident;
+use super::ffi::{Ctx, OwnedValue, Stmt, Value, ValueType};
+use super::plan::{Arg, Op, Plan};
+use super::vtab::VecTable;
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+use crate::topk::{Hit, TopK};
+use crate::vector;
+
+pub const MAX_K: i64 = 10_000;
+pub const MAX_EF: i64 = 10_000;
+/// IN lists are bound in chunks of at most this many values (each chunk padded to a
+/// power of two so few distinct statements are prepared).
+const IN_CHUNK: usize = 256;
+
+pub struct VecCursor {
+    mode: Mode,
+}
+
+enum Mode {
+    Done,
+    /// Streaming over the rows table.
+    Scan {
+        sql: String,
+        stmt: Stmt,
+        eof: bool,
+        unique: bool,
+    },
+    /// A materialised list of rows: KNN results (with distances) or the union of
+    /// several chunked scans.
+    List {
+        hits: Vec<Hit>,
+        pos: usize,
+        knn: Option<KnnInfo>,
+        row: Option<Vec<OwnedValue>>,
+    },
+}
+
+struct KnnInfo {
+    query: Vec<u8>,
+    k: i64,
+    ef: i64,
+    metric: Metric,
+}
+
+enum Bound {
+    One(OwnedValue),
+    List(Vec<OwnedValue>),
+    Nothing,
+}
+
+fn int_param(v: Value<'_>, name: &str, lo: i64, hi: i64) -> Result<i64> {
+    let n = match v.value_type() {
+        ValueType::Integer => Some(v.i64()),
+        ValueType::Float if v.f64().fract() == 0.0 => Some(v.f64() as i64),
+        ValueType::Text => std::str::from_utf8(v.text())
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok()),
+        _ => None,
+    };
+    match n {
+        Some(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "veclite: {name} must be an integer from {lo} to {hi}"
+        ))),
+    }
+}
+
+impl VecCursor {
+    pub fn new() -> Self {
+        VecCursor { mode: Mode::Done }
+    }
+
+    /// Gives cached statements back to the table.
+    pub fn close(&mut self, t: &mut VecTable) {
+        if let Mode::Scan { sql, stmt, .. } = std::mem::replace(&mut self.mode, Mode::Done) {
+            t.put_stmt(sql, stmt);
+        }
+    }
+
+    pub fn filter(
+        &mut self,
+        t: &mut VecTable,
+        _idx_num: i32,
+        idx_str: &str,
+        args: &[Value<'_>],
+    ) -> Result<()> {
+        self.close(t);
+        t.ensure_format()?;
+        let plan = Plan::decode(idx_str, &t.cfg)?;
+        if plan.args.len() != args.len() {
+            return Err(Error::usage("veclite: plan and arguments disagree"));
+        }
+        let mut query: Option<(Vec<f32>, Vec<u8>)> = None;
+        let mut k: Option<i64> = None;
+        let mut limit: Option<i64> = None;
+        let mut offset: i64 = 0;
+        let mut ef: Option<i64> = None;
+        let mut filters: Vec<(&super::plan::Filter, Bound)> = Vec::new();
+        for (a, v) in plan.args.iter().zip(args) {
+            match a {
+                Arg::Query => {
+                    let q = t.query_vector(*v)?;
+                    let blob = vector::to_blob(&q);
+                    query = Some((q, blob));
+                }
+                Arg::K => k = Some(int_param(*v, "k", 1, MAX_K)?),
+                Arg::Ef => ef = Some(int_param(*v, "ef", 1, MAX_EF)?),
+                Arg::Limit => {
+                    limit = match v.value_type() {
+                        ValueType::Integer if v.i64() >= 0 => Some(v.i64()),
+                        _ => None,
+                    }
+                }
+                Arg::Offset => offset = v.i64().max(0),
+                Arg::Filter(f) => {
+                    let b = match f.op {
+                        Op::IsNull | Op::NotNull => Bound::Nothing,
+                        Op::In => Bound::List(v.in_list()?),
+                        _ => Bound::One(OwnedValue::from_value(*v)),
+                    };
+                    filters.push((f, b));
+                }
+            }
+        }
+        if plan.knn {
+            let k = match (k, limit) {
+                (Some(k), _) => k,
+                (None, Some(l)) => {
+                    let k = l.saturating_add(offset);
+                    if !(1..=MAX_K).contains(&k) {
+                        return Err(Error::usage(format!(
+                            "veclite: k (from LIMIT + OFFSET) must be from 1 to {MAX_K}, got {k}"
+                        )));
+                    }
+                    k
+                }
+                (None, None) => {
+                    return Err(Error::usage(format!(
+                        "veclite: a KNN query on {} needs k: add `AND k = N` to the WHERE clause \
+                         (LIMIT is not passed to virtual tables by every SQLite version)",
+                        t.names.table
+                    )))
+                }
+            };
+            let (q, blob) = query.expect("knn plan has a query");
+            let ef = ef.unwrap_or(t.cfg.ef_search as i64).max(k);
+            let hits = exact_knn(t, &filters, &q, k as usize)?;
+            self.mode = Mode::List {
+                hits,
+                pos: 0,
+                knn: Some(KnnInfo {
+                    query: blob,
+                    k,
+                    ef,
+                    metric: t.cfg.metric,
+                }),
+                row: None,
+            };
+            return Ok(());
+        }
+        // Plain scan with the pushed-down terms.
+        let select = select_list(t, plan.reads_vector);
+        let combos = Combos::new(&filters);
+        if combos.is_empty() {
+            self.mode = Mode::List {
+                hits: Vec::new(),
+                pos: 0,
+                knn: None,
+                row: None,
+            };
+            return Ok(());
+        }
+        if combos.count() == 1 {
+            let (sql, binds) = combos.sql(t, &select, &filters, 0);
+            let mut stmt = t.take_stmt(&sql)?;
+            let first = (|| {
+                for (i, b) in binds.iter().enumerate() {
+                    b.bind(&mut stmt, i + 1)?;
+                }
+                stmt.step()
+            })();
+            match first {
+                Ok(has_row) => {
+                    self.mode = Mode::Scan {
+                        sql,
+                        stmt,
+                        eof: !has_row,
+                        unique: plan.unique_rowid(),
+                    };
+                    Ok(())
+                }
+                Err(e) => {
+                    t.put_stmt(sql, stmt);
+                    Err(e)
+                }
+            }
+        } else {
+            let mut rowids = BTreeSet::new();
+            for c in 0..combos.count() {
+                let (sql, binds) = combos.sql(t, "rowid", &filters, c);
+                let mut stmt = t.take_stmt(&sql)?;
+                let r = (|| -> Result<()> {
+                    for (i, b) in binds.iter().enumerate() {
+                        b.bind(&mut stmt, i + 1)?;
+                    }
+                    while stmt.step()? {
+                        rowids.insert(stmt.column_i64(0));
+                    }
+                    Ok(())
+                })();
+                t.put_stmt(sql, stmt);
+                r?;
+            }
+            self.mode = Mode::List {
+                hits: rowids
+                    .into_iter()
+                    .map(|rowid| Hit {
+                        dist: f32::NAN,
+                        rowid,
+                    })
+                    .collect(),
+                pos: 0,
+                knn: None,
+                row: None,
+            };
+            Ok(())
+        }
+    }
+
+    pub fn next(&mut self, _t: &mut VecTable) -> Result<()> {
+        match &mut self.mode {
+            Mode::Done => {}
+            Mode::Scan { stmt, eof, .. } => {
+                if !*eof {
+                    *eof = !stmt.step()?;
+                }
+            }
+            Mode::List { pos, row, .. } => {
+                *pos += 1;
+                *row = None;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn eof(&self) -> bool {
+        match &self.mode {
+            Mode::Done => true,
+            Mode::Scan { eof, .. } => *eof,
+            Mode::List { hits, pos, .. } => *pos >= hits.len(),
+        }
+    }
+
+    pub fn rowid(&self) -> i64 {
+        match &self.mode {
+            Mode::Done => 0,
+            Mode::Scan { stmt, .. } => stmt.column_i64(0),
+            Mode::List { hits, pos, .. } => hits.get(*pos).map(|h| h.rowid).unwrap_or(0),
+        }
+    }
+
+    pub fn column(&mut self, t: &mut VecTable, ctx: &Ctx, i: i32) -> Result<()> {
+        let lay = t.layout();
+        match &mut self.mode {
+            Mode::Done => ctx.null(),
+            Mode::Scan { stmt, unique, .. } => {
+                if i == lay.vector() {
+                    // For a one-row UPDATE (rowid = ?) SQLite passes our "no change"
+                    // straight to xUpdate, which then keeps the stored vector. Other
+                    // UPDATEs copy rows through a temporary table that loses the
+                    // marker, so there we return the real vector.
+                    if *unique && ctx.nochange() {
+                        return Ok(());
+                    }
+                    ctx.value(stmt.column_value(1));
+                } else if let Some(m) = lay.meta(i) {
+                    ctx.value(stmt.column_value(2 + m));
+                } else {
+                    ctx.null();
+                }
+            }
+            Mode::List {
+                hits,
+                pos,
+                knn,
+                row,
+            } => {
+                let Some(hit) = hits.get(*pos) else {
+                    ctx.null();
+                    return Ok(());
+                };
+                if i == lay.distance() {
+                    match knn {
+                        Some(kn) => ctx.f64(output_distance(kn.metric, hit.dist) as f64),
+                        None => ctx.null(),
+                    }
+                } else if i == lay.query() {
+                    match knn {
+                        Some(kn) => ctx.blob(&kn.query),
+                        None => ctx.null(),
+                    }
+                } else if i == lay.k() {
+                    match knn {
+                        Some(kn) => ctx.i64(kn.k),
+                        None => ctx.null(),
+                    }
+                } else if i == lay.ef() {
+                    match knn {
+                        Some(kn) => ctx.i64(kn.ef),
+                        None => ctx.null(),
+                    }
+                } else {
+                    if row.is_none() {
+                        *row = Some(fetch_row(t, hit.rowid)?);
+                    }
+                    let r = row.as_ref().expect("just fetched");
+                    let idx = if i == lay.vector() {
+                        0
+                    } else {
+                        lay.meta(i).map(|m| m + 1).unwrap_or(usize::MAX)
+                    };
+                    match r.get(idx) {
+                        Some(v) => ctx.owned(v),
+                        None => ctx.null(),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for VecCursor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The ranking value kept in the heap -> the `distance` column.
+fn output_distance(m: Metric, d: f32) -> f32 {
+    match m {
+        Metric::L2 => d.max(0.0).sqrt(),
+        _ => d,
+    }
+}
+
+fn select_list(t: &VecTable, reads_vector: bool) -> String {
+    let mut s = vec!["rowid".to_string()];
+    s.push(if reads_vector {
+        quote_ident(&t.cfg.vector_name)
+    } else {
+        "NULL".into()
+    });
+    for m in &t.cfg.meta {
+        s.push(quote_ident(&m.name));
+    }
+    s.join(", ")
+}
+
+fn fetch_row(t: &mut VecTable, rowid: i64) -> Result<Vec<OwnedValue>> {
+    let mut cols = vec![quote_ident(&t.cfg.vector_name)];
+    cols.extend(t.cfg.meta.iter().map(|m| quote_ident(&m.name)));
+    let sql = format!(
+        "SELECT {} FROM {} WHERE rowid = ?1",
+        cols.join(", "),
+        t.names.q("rows")
+    );
+    let mut st = t.take_stmt(&sql)?;
+    let r = (|| {
+        st.bind_i64(1, rowid)?;
+        let mut out = Vec::with_capacity(cols.len());
+        if st.step()? {
+            for i in 0..cols.len() {
+                out.push(OwnedValue::from_value(st.column_value(i)));
+            }
+        }
+        Ok(out)
+    })();
+    t.put_stmt(sql, st);
+    r
+}
+
+/// The cartesian product of the chunks of every IN list.
+struct Combos {
+    /// For each filter: its chunks (one chunk for non-IN filters).
+    chunks: Vec<Vec<Vec<OwnedValue>>>,
+}
+
+impl Combos {
+    fn new(filters: &[(&super::plan::Filter, Bound)]) -> Self {
+        let chunks = filters
+            .iter()
+            .map(|(_, b)| match b {
+                Bound::One(v) => vec![vec![v.clone()]],
+                Bound::Nothing => vec![vec![]],
+                Bound::List(l) => l
+                    .chunks(IN_CHUNK)
+                    .map(|c| {
+                        let mut c = c.to_vec();
+                        let last = c.last().cloned().expect("chunks are not empty");
+                        while !c.len().is_power_of_two() {
+                            c.push(last.clone());
+                        }
+                        c
+                    })
+                    .collect(),
+            })
+            .collect();
+        Combos { chunks }
+    }
+
+    /// True when some IN list is empty: no row can match.
+    fn is_empty(&self) -> bool {
+        self.chunks.iter().any(|c| c.is_empty())
+    }
+
+    fn count(&self) -> usize {
+        self.chunks.iter().map(|c| c.len()).product()
+    }
+
+    /// SQL and bind values for combination `n`.
+    fn sql(
+        &self,
+        t: &VecTable,
+        select: &str,
+        filters: &[(&super::plan::Filter, Bound)],
+        mut n: usize,
+    ) -> (String, Vec<OwnedValue>) {
+        let mut conds = Vec::new();
+        let mut binds: Vec<OwnedValue> = Vec::new();
+        for ((f, _), chunks) in filters.iter().zip(&self.chunks) {
+            let chunk = &chunks[n % chunks.len()];
+            n /= chunks.len();
+            let mut lhs = match f.column {
+                None => "rowid".to_string(),
+                Some(i) => quote_ident(&t.cfg.meta[i].name),
+            };
+            if let Some(c) = &f.collation {
+                lhs = format!("{lhs} COLLATE {}", quote_ident(c));
+            }
+            let params: Vec<String> = chunk
+                .iter()
+                .map(|v| {
+                    binds.push(v.clone());
+                    format!("?{}", binds.len())
+                })
+                .collect();
+            conds.push(f.op.sql(&lhs, &params.join(", ")));
+        }
+        let mut sql = format!("SELECT {select} FROM {}", t.names.q("rows"));
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        (sql, binds)
+    }
+}
+
+/// The exact k nearest rows among those matching `filters`: a SIMD scan of the rows
+/// table. Ties are broken by rowid.
+fn exact_knn(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    q: &[f32],
+    k: usize,
+) -> Result<Vec<Hit>> {
+    let combos = Combos::new(filters);
+    if combos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let metric = t.cfg.metric;
+    let dims = t.cfg.dims;
+    let kern = distance::kernels();
+    let mut top = TopK::new(k);
+    let mut buf: Vec<f32> = Vec::with_capacity(dims);
+    let select = format!("rowid, {}", quote_ident(&t.cfg.vector_name));
+    let many = combos.count() > 1;
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut scanned: u64 = 0;
+    for c in 0..combos.count() {
+        let (sql, binds) = combos.sql(t, &select, filters, c);
+        let mut stmt = t.take_stmt(&sql)?;
+        let r = (|| -> Result<()> {
+            for (i, b) in binds.iter().enumerate() {
+                b.bind(&mut stmt, i + 1)?;
+            }
+            while stmt.step()? {
+                let rowid = stmt.column_i64(0);
+                let bytes = stmt.column_bytes(1);
+                if bytes.len() != dims * 4 {
+                    return Err(Error::corrupt(format!(
+                        "veclite: {}_rows: row {rowid} has a vector of {} bytes, expected {}",
+                        t.names.table,
+                        bytes.len(),
+                        dims * 4
+                    )));
+                }
+                if many && !seen.insert(rowid) {
+                    continue;
+                }
+                scanned += 1;
+                vector::decode_into(bytes, &mut buf);
+                let d = match metric {
+                    Metric::L2 => (kern.l2_squared)(q, &buf),
+                    Metric::Cosine => (kern.cosine_distance)(q, &buf),
+                    Metric::Dot => -(kern.dot)(q, &buf),
+                };
+                if d <= top.bound() {
+                    top.push(Hit { dist: d, rowid });
+                }
+            }
+            Ok(())
+        })();
+        t.put_stmt(sql, stmt);
+        r?;
+    }
+    if filters.is_empty() {
+        t.est_rows = scanned as f64;
+    }
+    Ok(top.into_sorted())
+}

@@ -1,0 +1,105 @@
+//! Shadow-table DDL. The layouts are specified in ARCHITECTURE.md ("Storage format").
+
+use super::config::{quote_ident, TableConfig};
+
+/// Suffixes of the shadow tables (`<table>_<suffix>`), for xShadowName. `graph` is
+/// reserved for the HNSW index.
+pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph"];
+
+/// Format versions written into `<t>_config`. A build refuses tables whose
+/// `format_read` is newer than what it reads.
+pub const FORMAT_READ: i64 = 1;
+pub const FORMAT_WRITE: i64 = 1;
+
+pub struct Names {
+    pub schema: String,
+    pub table: String,
+}
+
+impl Names {
+    /// `"schema"."<table>_<suffix>"`
+    pub fn q(&self, suffix: &str) -> String {
+        format!(
+            "{}.{}",
+            quote_ident(&self.schema),
+            quote_ident(&format!("{}_{}", self.table, suffix))
+        )
+    }
+    pub fn unqualified(&self, suffix: &str) -> String {
+        quote_ident(&format!("{}_{}", self.table, suffix))
+    }
+    /// Name of the index on metadata column `col` of the rows table.
+    pub fn index_name(&self, col: &str) -> String {
+        format!("{}_rows_by_{}", self.table, col)
+    }
+}
+
+/// Whether a metadata column gets an index in the rows table (BLOB columns do not:
+/// nobody filters on them by range, and they would double the storage).
+pub fn indexed(ty: super::config::ColType) -> bool {
+    ty != super::config::ColType::Blob
+}
+
+/// DDL for the rows table: rowid, the vector as declared, then metadata columns with
+/// their declared types and collations, so the same WHERE behaves identically on it.
+pub fn rows_ddl(n: &Names, cfg: &TableConfig) -> String {
+    let mut cols = vec![
+        "rowid INTEGER PRIMARY KEY".to_string(),
+        format!("{} BLOB NOT NULL", quote_ident(&cfg.vector_name)),
+    ];
+    for m in &cfg.meta {
+        let mut c = format!("{} {}", quote_ident(&m.name), m.ty.sql());
+        if let Some(coll) = &m.collate {
+            c.push_str(&format!(" COLLATE {}", quote_ident(coll)));
+        }
+        cols.push(c);
+    }
+    format!("CREATE TABLE {}({})", n.q("rows"), cols.join(", "))
+}
+
+pub fn index_ddl(n: &Names, cfg: &TableConfig) -> Vec<String> {
+    cfg.meta
+        .iter()
+        .filter(|m| indexed(m.ty))
+        .map(|m| {
+            format!(
+                "CREATE INDEX {}.{} ON {}({})",
+                quote_ident(&n.schema),
+                quote_ident(&n.index_name(&m.name)),
+                n.unqualified("rows"),
+                quote_ident(&m.name)
+            )
+        })
+        .collect()
+}
+
+pub fn config_ddl(n: &Names) -> String {
+    format!(
+        "CREATE TABLE {}(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+        n.q("config")
+    )
+}
+
+pub fn config_json(cfg: &TableConfig) -> String {
+    let cols: Vec<serde_json::Value> = cfg
+        .meta
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "name": m.name,
+                "type": m.ty.sql().to_ascii_lowercase(),
+                "collate": m.collate,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "vector_column": cfg.vector_name,
+        "dims": cfg.dims,
+        "metric": cfg.metric_name(),
+        "m": cfg.m,
+        "ef_construction": cfg.ef_construction,
+        "ef_search": cfg.ef_search,
+        "columns": cols,
+    })
+    .to_string()
+}

@@ -1,0 +1,538 @@
+//! The vector table: create/connect/destroy/rename and writes (xUpdate).
+
+use std::collections::HashMap;
+
+use super::config::{self, quote_ident, TableConfig};
+use super::ffi::{Db, IndexInfo, OnConflict, Stmt, Value, ValueType};
+use super::plan::{self, Layout};
+use super::shadow::{self, Names};
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+use crate::vector;
+
+pub struct VecTable {
+    pub db: Db,
+    pub names: Names,
+    pub cfg: TableConfig,
+    stmts: HashMap<String, Stmt>,
+    format_checked: bool,
+    /// Row-count estimate for the planner (refreshed by full scans and KNN queries).
+    pub est_rows: f64,
+}
+
+impl VecTable {
+    pub fn open(db: Db, schema: &str, table: &str, args: &[&str], create: bool) -> Result<Self> {
+        let cfg = config::parse(args)?;
+        let t = VecTable {
+            db,
+            names: Names {
+                schema: schema.to_string(),
+                table: table.to_string(),
+            },
+            cfg,
+            stmts: HashMap::new(),
+            format_checked: false,
+            est_rows: 100_000.0,
+        };
+        if create {
+            t.create_shadow()?;
+        }
+        Ok(t)
+    }
+
+    fn create_shadow(&self) -> Result<()> {
+        let n = &self.names;
+        let mut ddl = vec![shadow::rows_ddl(n, &self.cfg)];
+        ddl.extend(shadow::index_ddl(n, &self.cfg));
+        ddl.push(shadow::config_ddl(n));
+        ddl.push(format!(
+            "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
+             ('generation', 0), ('created_by', 'veclite {}'), ('config', {})",
+            n.q("config"),
+            shadow::FORMAT_READ,
+            shadow::FORMAT_WRITE,
+            env!("CARGO_PKG_VERSION"),
+            sql_string(&shadow::config_json(&self.cfg))
+        ));
+        for stmt in &ddl {
+            if let Err(e) = self.db.exec(stmt) {
+                // Leave nothing behind (e.g. an unknown COLLATE fails the rows table).
+                let _ = self.drop_shadow();
+                return Err(match e {
+                    Error::Sqlite { code, msg } => Error::Sqlite {
+                        code,
+                        msg: format!("veclite: cannot create table {}: {msg}", n.table),
+                    },
+                    e => e,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_shadow(&self) -> Result<()> {
+        for s in shadow::SHADOW_SUFFIXES {
+            self.db
+                .exec(&format!("DROP TABLE IF EXISTS {}", self.names.q(s)))?;
+        }
+        Ok(())
+    }
+
+    /// The CREATE TABLE statement declared to SQLite: vector, metadata, distance, then
+    /// the hidden query, k, ef (so `t(:q, 10)` binds query and k).
+    pub fn declaration(&self) -> String {
+        let mut cols = vec![format!("{} BLOB", quote_ident(&self.cfg.vector_name))];
+        for m in &self.cfg.meta {
+            let mut c = format!("{} {}", quote_ident(&m.name), m.ty.sql());
+            if let Some(coll) = &m.collate {
+                c.push_str(&format!(" COLLATE {}", quote_ident(coll)));
+            }
+            cols.push(c);
+        }
+        cols.push("distance REAL".into());
+        cols.push("query HIDDEN".into());
+        cols.push("k HIDDEN".into());
+        cols.push("ef HIDDEN".into());
+        format!("CREATE TABLE x({})", cols.join(", "))
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout {
+            n_meta: self.cfg.meta.len(),
+        }
+    }
+
+    pub fn best_index(&mut self, info: &mut IndexInfo<'_>) -> Result<bool> {
+        plan::best_index(info, &self.cfg, self.est_rows)
+    }
+
+    pub fn destroy(&mut self) -> Result<()> {
+        self.stmts.clear();
+        self.drop_shadow()
+    }
+
+    pub fn rename(&mut self, new_name: &str) -> Result<()> {
+        self.stmts.clear();
+        let new = Names {
+            schema: self.names.schema.clone(),
+            table: new_name.to_string(),
+        };
+        for m in self.cfg.meta.iter().filter(|m| shadow::indexed(m.ty)) {
+            self.db.exec(&format!(
+                "DROP INDEX IF EXISTS {}.{}",
+                quote_ident(&self.names.schema),
+                quote_ident(&self.names.index_name(&m.name))
+            ))?;
+        }
+        for s in ["rows", "config"] {
+            self.db.exec(&format!(
+                "ALTER TABLE {} RENAME TO {}",
+                self.names.q(s),
+                new.unqualified(s)
+            ))?;
+        }
+        for ddl in shadow::index_ddl(&new, &self.cfg) {
+            self.db.exec(&ddl)?;
+        }
+        self.names = new;
+        Ok(())
+    }
+
+    /// A prepared statement for `sql`, from the cache or freshly prepared. Give it
+    /// back with [`put_stmt`](Self::put_stmt).
+    pub fn take_stmt(&mut self, sql: &str) -> Result<Stmt> {
+        match self.stmts.remove(sql) {
+            Some(s) => Ok(s),
+            None => self.db.prepare(sql, true),
+        }
+    }
+
+    pub fn put_stmt(&mut self, sql: String, mut stmt: Stmt) {
+        stmt.reset();
+        if self.stmts.len() > 64 {
+            self.stmts.clear();
+        }
+        self.stmts.insert(sql, stmt);
+    }
+
+    /// Refuses tables written in a newer format, once per connection.
+    pub fn ensure_format(&mut self) -> Result<()> {
+        if self.format_checked {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT value FROM {} WHERE key = 'format_read'",
+            self.names.q("config")
+        );
+        let mut st = self.db.prepare(&sql, false).map_err(|e| {
+            Error::corrupt(format!(
+                "veclite: table {}: cannot read {}_config: {e}",
+                self.names.table, self.names.table
+            ))
+        })?;
+        let v = if st.step()? {
+            Some(st.column_i64(0))
+        } else {
+            None
+        };
+        match v {
+            Some(v) if v <= shadow::FORMAT_READ && v >= 1 => {}
+            Some(v) if v > shadow::FORMAT_READ => {
+                return Err(Error::usage(format!(
+                    "veclite: table {} has format {v}, written by a newer veclite; this build reads format {} (upgrade veclite)",
+                    self.names.table,
+                    shadow::FORMAT_READ
+                )))
+            }
+            _ => {
+                return Err(Error::corrupt(format!(
+                    "veclite: table {}: {}_config has no valid format_read entry",
+                    self.names.table, self.names.table
+                )))
+            }
+        }
+        self.format_checked = true;
+        Ok(())
+    }
+
+    /// Parses and validates a vector being written into the table.
+    pub fn input_vector(&self, v: Value<'_>) -> Result<Vec<f32>> {
+        let col = format!("{}.{}", self.names.table, self.cfg.vector_name);
+        let r = match v.value_type() {
+            ValueType::Null => {
+                return Err(Error::usage(format!(
+                    "veclite: {col} cannot be NULL: every row needs a vector"
+                )))
+            }
+            _ => super::functions::arg_vector(&col, v)?.expect("not NULL"),
+        };
+        vector::check_dims(&r, self.cfg.dims)
+            .map_err(|e| Error::usage(format!("veclite: {col}: {e}")))?;
+        if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
+            return Err(Error::usage(format!(
+                "veclite: {col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
+            )));
+        }
+        Ok(r)
+    }
+
+    /// Parses and validates a KNN query vector.
+    pub fn query_vector(&self, v: Value<'_>) -> Result<Vec<f32>> {
+        let what = format!("veclite: KNN query on {}", self.names.table);
+        if v.is_null() {
+            return Err(Error::usage(format!("{what}: the query vector is NULL")));
+        }
+        let r = super::functions::arg_vector(&what, v)?.expect("not NULL");
+        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{what}: {e}")))?;
+        if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
+            return Err(Error::usage(format!(
+                "{what}: a zero query vector has no direction under distance = cosine"
+            )));
+        }
+        Ok(r)
+    }
+
+    fn rowid_exists(&mut self, rowid: i64) -> Result<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE rowid = ?1", self.names.q("rows"));
+        let mut st = self.take_stmt(&sql)?;
+        st.bind_i64(1, rowid)?;
+        let r = st.step();
+        self.put_stmt(sql, st);
+        r
+    }
+
+    fn delete_row(&mut self, rowid: i64) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE rowid = ?1", self.names.q("rows"));
+        let mut st = self.take_stmt(&sql)?;
+        st.bind_i64(1, rowid)?;
+        let r = st.run();
+        self.put_stmt(sql, st);
+        r
+    }
+
+    /// Resolves a rowid conflict on `rowid` per the statement's conflict clause.
+    /// Returns false when the write must be skipped (OR IGNORE).
+    fn resolve_conflict(&mut self, rowid: i64) -> Result<()> {
+        if !self.rowid_exists(rowid)? {
+            return Ok(());
+        }
+        match self.db.on_conflict() {
+            OnConflict::Replace => self.delete_row(rowid),
+            // SQLite turns SQLITE_CONSTRAINT into "skip this row" under OR IGNORE.
+            OnConflict::Ignore => Err(Error::Constraint(format!(
+                "UNIQUE constraint failed: {}.rowid",
+                self.names.table
+            ))),
+            OnConflict::Abort => Err(Error::Constraint(format!(
+                "UNIQUE constraint failed: {}.rowid",
+                self.names.table
+            ))),
+        }
+    }
+
+    fn check_computed_columns(&self, args: &[Value<'_>]) -> Result<()> {
+        let lay = self.layout();
+        for (c, name) in [
+            (lay.distance(), "distance"),
+            (lay.query(), "query"),
+            (lay.k(), "k"),
+            (lay.ef(), "ef"),
+        ] {
+            let v = args[2 + c as usize];
+            if !v.is_null() && !v.nochange() {
+                return Err(Error::usage(format!(
+                    "veclite: column {name} of {} is a query parameter and cannot be written",
+                    self.names.table
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// xUpdate. Every check happens before the first write, so a failing row leaves
+    /// the table untouched. Returns the new rowid for INSERTs.
+    pub fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
+        self.ensure_format()?;
+        if args.len() == 1 {
+            let rowid = args[0].i64();
+            self.delete_row(rowid)?;
+            return Ok(None);
+        }
+        let n_cols = 1 + self.cfg.meta.len() + 4;
+        if args.len() != 2 + n_cols {
+            return Err(Error::usage("veclite: unexpected number of columns in xUpdate"));
+        }
+        self.check_computed_columns(args)?;
+        let new_rowid = rowid_arg(args[1])?;
+        let is_insert = args[0].is_null();
+        let vec_arg = args[2];
+        let new_vector = if !is_insert && vec_arg.nochange() {
+            None
+        } else {
+            Some(self.input_vector(vec_arg)?)
+        };
+        let meta = &args[3..3 + self.cfg.meta.len()];
+        if is_insert {
+            if let Some(r) = new_rowid {
+                if let Err(e) = self.resolve_conflict(r) {
+                    return Err(e);
+                }
+            }
+            let cols: Vec<String> = std::iter::once("rowid".to_string())
+                .chain(std::iter::once(quote_ident(&self.cfg.vector_name)))
+                .chain(self.cfg.meta.iter().map(|m| quote_ident(&m.name)))
+                .collect();
+            let params: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "INSERT INTO {}({}) VALUES ({})",
+                self.names.q("rows"),
+                cols.join(", "),
+                params.join(", ")
+            );
+            let mut st = self.take_stmt(&sql)?;
+            let r = (|| {
+                match new_rowid {
+                    Some(r) => st.bind_i64(1, r)?,
+                    None => st.bind_null(1)?,
+                }
+                st.bind_blob(2, &vector::to_blob(new_vector.as_ref().expect("insert has a vector")))?;
+                for (i, v) in meta.iter().enumerate() {
+                    st.bind_value(3 + i, *v)?;
+                }
+                st.run()
+            })();
+            self.put_stmt(sql, st);
+            r?;
+            let rowid = self.db.last_insert_rowid();
+            return Ok(Some(rowid));
+        }
+        // UPDATE
+        let old_rowid = args[0].i64();
+        let new_rowid = new_rowid.unwrap_or(old_rowid);
+        if new_rowid != old_rowid {
+            self.resolve_conflict(new_rowid)?;
+        }
+        let mut sets = vec!["rowid = ?1".to_string()];
+        if new_vector.is_some() {
+            sets.push(format!("{} = ?2", quote_ident(&self.cfg.vector_name)));
+        }
+        for (i, m) in self.cfg.meta.iter().enumerate() {
+            sets.push(format!("{} = ?{}", quote_ident(&m.name), 3 + i));
+        }
+        let sql = format!(
+            "UPDATE {} SET {} WHERE rowid = ?{}",
+            self.names.q("rows"),
+            sets.join(", "),
+            3 + self.cfg.meta.len()
+        );
+        let mut st = self.take_stmt(&sql)?;
+        let r = (|| {
+            st.bind_i64(1, new_rowid)?;
+            if let Some(v) = &new_vector {
+                st.bind_blob(2, &vector::to_blob(v))?;
+            }
+            for (i, v) in meta.iter().enumerate() {
+                st.bind_value(3 + i, *v)?;
+            }
+            st.bind_i64(3 + self.cfg.meta.len(), old_rowid)?;
+            st.run()
+        })();
+        self.put_stmt(sql, st);
+        r?;
+        Ok(None)
+    }
+
+    pub fn begin(&mut self) -> Result<()> {
+        Ok(())
+    }
+    pub fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+    pub fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+    pub fn rollback(&mut self) -> Result<()> {
+        Ok(())
+    }
+    pub fn savepoint(&mut self, _level: i32) -> Result<()> {
+        Ok(())
+    }
+    pub fn release(&mut self, _level: i32) -> Result<()> {
+        Ok(())
+    }
+    pub fn rollback_to(&mut self, _level: i32) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The new-rowid argument of xUpdate: NULL (choose one) or an integer.
+fn rowid_arg(v: Value<'_>) -> Result<Option<i64>> {
+    match v.value_type() {
+        ValueType::Null => Ok(None),
+        ValueType::Integer => Ok(Some(v.i64())),
+        ValueType::Float => {
+            let f = v.f64();
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                Ok(Some(f as i64))
+            } else {
+                Err(Error::usage("datatype mismatch: rowid must be an integer"))
+            }
+        }
+        _ => {
+            let s = String::from_utf8_lossy(v.text()).trim().to_string();
+            s.parse::<i64>()
+                .map(Some)
+                .map_err(|_| Error::usage("datatype mismatch: rowid must be an integer"))
+        }
+    }
+}
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `veclite_info('t')` / `veclite_info('schema.t')`: JSON about a veclite table.
+pub fn table_info(db: Db, name: &str) -> Result<String> {
+    let (schema, table) = resolve_table(db, name)?;
+    let names = Names { schema, table };
+    let mut st = db.prepare(
+        &format!(
+            "SELECT key, value FROM {} WHERE key IN ('config', 'format_read', 'format_write', 'generation')",
+            names.q("config")
+        ),
+        false,
+    )?;
+    let mut info = serde_json::Map::new();
+    info.insert("table".into(), names.table.clone().into());
+    info.insert("schema".into(), names.schema.clone().into());
+    let mut cfg_json = serde_json::Value::Null;
+    while st.step()? {
+        let key = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
+        if key == "config" {
+            cfg_json = serde_json::from_slice(st.column_bytes(1)).map_err(|e| {
+                Error::corrupt(format!("veclite: {}_config: bad config entry: {e}", names.table))
+            })?;
+        } else {
+            info.insert(key, st.column_i64(1).into());
+        }
+    }
+    let cfg = cfg_json
+        .as_object()
+        .ok_or_else(|| Error::corrupt(format!("veclite: {}_config has no config entry", names.table)))?;
+    let vec_col = cfg
+        .get("vector_column")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let mut st = db.prepare(
+        &format!(
+            "SELECT count(*), coalesce(sum(length({})), 0) FROM {}",
+            quote_ident(&vec_col),
+            names.q("rows")
+        ),
+        false,
+    )?;
+    st.step()?;
+    info.insert("rows".into(), st.column_i64(0).into());
+    info.insert("vector_bytes".into(), st.column_i64(1).into());
+    for k in ["dims", "metric", "vector_column", "columns"] {
+        if let Some(v) = cfg.get(k) {
+            info.insert(k.into(), v.clone());
+        }
+    }
+    let mut params = serde_json::Map::new();
+    for k in ["m", "ef_construction", "ef_search"] {
+        if let Some(v) = cfg.get(k) {
+            params.insert(k.into(), v.clone());
+        }
+    }
+    info.insert("params".into(), params.into());
+    info.insert("index".into(), "exact".into());
+    info.insert("simd".into(), distance::kernels().name.into());
+    Ok(serde_json::Value::Object(info).to_string())
+}
+
+/// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
+/// then main, then attached databases, as SQLite resolves unqualified names.
+fn resolve_table(db: Db, name: &str) -> Result<(String, String)> {
+    let (schema, table) = match name.split_once('.') {
+        Some((s, t)) => (Some(s.to_string()), t.to_string()),
+        None => (None, name.to_string()),
+    };
+    let mut schemas: Vec<String> = Vec::new();
+    match schema {
+        Some(s) => schemas.push(s),
+        None => {
+            let mut st = db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)?;
+            let mut all = Vec::new();
+            while st.step()? {
+                all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
+            }
+            if let Some(p) = all.iter().position(|s| s == "temp") {
+                schemas.push(all.remove(p));
+            }
+            schemas.extend(all);
+        }
+    }
+    for s in schemas {
+        let sql = format!(
+            "SELECT name, sql FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            quote_ident(&s)
+        );
+        let Ok(mut st) = db.prepare(&sql, false) else {
+            continue;
+        };
+        st.bind_text(1, table.as_bytes())?;
+        if st.step()? {
+            let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
+            let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
+            if !ddl.contains("using veclite") {
+                return Err(Error::usage(format!(
+                    "veclite_info: {name} is not a veclite table"
+                )));
+            }
+            return Ok((s, real));
+        }
+    }
+    Err(Error::usage(format!("veclite_info: no such table: {name}")))
+}
