@@ -208,6 +208,7 @@ pub unsafe extern "C" fn sqlite3_veclite_init(
             return ffi::SQLITE_ERROR;
         }
         API.store(p_api, Ordering::Release);
+        quiet_panics();
         // SAFETY: db and p_api come from SQLite's extension loader; extension_init2
         // stores the API table for the bindings (checking the host is >= 3.34.1) and
         // then runs our init, which only registers functions and the module.
@@ -225,6 +226,19 @@ pub unsafe extern "C" fn sqlite3_veclite_init(
         })
     }));
     r.unwrap_or(ffi::SQLITE_ERROR)
+}
+
+/// In the loadable library the Rust runtime (and its panic hook) is ours alone: a
+/// caught panic is reported as an SQLite error, so do not also print it into the
+/// host's stderr unless VECLITE_DEBUG_PANIC is set.
+#[cfg(feature = "loadable")]
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("VECLITE_DEBUG_PANIC").is_none() {
+            std::panic::set_hook(Box::new(|_| {}));
+        }
+    });
 }
 
 /// Registers the `veclite` module and every SQL function on a rusqlite connection,

@@ -356,9 +356,12 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             rowid_eq = true;
         }
         let collation = match column {
-            Some(_) => {
+            Some(m) => {
+                // Name the collation only when it differs from the column's own, e.g.
+                // `tag = 'x' COLLATE BINARY` on a NOCASE column.
                 let c = info.collation(i);
-                if c.eq_ignore_ascii_case("BINARY") {
+                let declared = cfg.meta[m].collate.as_deref().unwrap_or("BINARY");
+                if c.eq_ignore_ascii_case(declared) {
                     None
                 } else {
                     Some(c)

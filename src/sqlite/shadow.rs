@@ -57,15 +57,25 @@ pub fn rows_ddl(n: &Names, cfg: &TableConfig) -> String {
     format!("CREATE TABLE {}({})", n.q("rows"), cols.join(", "))
 }
 
-pub fn index_ddl(n: &Names, cfg: &TableConfig) -> Vec<String> {
+/// CREATE INDEX statements for the metadata columns. Index names start as
+/// `<table>_rows_by_<column>`; `taken` says when a name is in use (e.g. kept by a
+/// renamed table), and then a numeric suffix is added.
+pub fn index_ddl(n: &Names, cfg: &TableConfig, taken: impl Fn(&str) -> bool) -> Vec<String> {
     cfg.meta
         .iter()
         .filter(|m| indexed(m.ty))
         .map(|m| {
+            let base = n.index_name(&m.name);
+            let mut name = base.clone();
+            let mut i = 2;
+            while taken(&name) {
+                name = format!("{base}_{i}");
+                i += 1;
+            }
             format!(
                 "CREATE INDEX {}.{} ON {}({})",
                 quote_ident(&n.schema),
-                quote_ident(&n.index_name(&m.name)),
+                quote_ident(&name),
                 n.unqualified("rows"),
                 quote_ident(&m.name)
             )

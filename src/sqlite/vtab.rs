@@ -43,7 +43,7 @@ impl VecTable {
     fn create_shadow(&self) -> Result<()> {
         let n = &self.names;
         let mut ddl = vec![shadow::rows_ddl(n, &self.cfg)];
-        ddl.extend(shadow::index_ddl(n, &self.cfg));
+        ddl.extend(shadow::index_ddl(n, &self.cfg, |name| self.name_taken(name)));
         ddl.push(shadow::config_ddl(n));
         ddl.push(format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
@@ -68,6 +68,18 @@ impl VecTable {
             }
         }
         Ok(())
+    }
+
+    /// True if `name` is already used by a table, index, view or trigger in our schema.
+    fn name_taken(&self, name: &str) -> bool {
+        let sql = format!(
+            "SELECT 1 FROM {}.sqlite_schema WHERE name = ?1 COLLATE NOCASE",
+            quote_ident(&self.names.schema)
+        );
+        let Ok(mut st) = self.db.prepare(&sql, false) else {
+            return false;
+        };
+        st.bind_text(1, name.as_bytes()).is_ok() && st.step().unwrap_or(false)
     }
 
     fn drop_shadow(&self) -> Result<()> {
@@ -117,13 +129,6 @@ impl VecTable {
             schema: self.names.schema.clone(),
             table: new_name.to_string(),
         };
-        for m in self.cfg.meta.iter().filter(|m| shadow::indexed(m.ty)) {
-            self.db.exec(&format!(
-                "DROP INDEX IF EXISTS {}.{}",
-                quote_ident(&self.names.schema),
-                quote_ident(&self.names.index_name(&m.name))
-            ))?;
-        }
         for s in ["rows", "config"] {
             self.db.exec(&format!(
                 "ALTER TABLE {} RENAME TO {}",
@@ -131,9 +136,9 @@ impl VecTable {
                 new.unqualified(s)
             ))?;
         }
-        for ddl in shadow::index_ddl(&new, &self.cfg) {
-            self.db.exec(&ddl)?;
-        }
+        // Indexes follow their table and keep their names (SQLite cannot rename an
+        // index, and dropping one is not allowed while ALTER TABLE runs); new tables
+        // pick free index names, so the old name can be reused.
         self.names = new;
         Ok(())
     }
@@ -197,20 +202,20 @@ impl VecTable {
 
     /// Parses and validates a vector being written into the table.
     pub fn input_vector(&self, v: Value<'_>) -> Result<Vec<f32>> {
-        let col = format!("{}.{}", self.names.table, self.cfg.vector_name);
+        let col = format!("veclite: {}.{}", self.names.table, self.cfg.vector_name);
         let r = match v.value_type() {
             ValueType::Null => {
                 return Err(Error::usage(format!(
-                    "veclite: {col} cannot be NULL: every row needs a vector"
+                    "{col} cannot be NULL: every row needs a vector"
                 )))
             }
             _ => super::functions::arg_vector(&col, v)?.expect("not NULL"),
         };
         vector::check_dims(&r, self.cfg.dims)
-            .map_err(|e| Error::usage(format!("veclite: {col}: {e}")))?;
+            .map_err(|e| Error::usage(format!("{col}: {e}")))?;
         if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
             return Err(Error::usage(format!(
-                "veclite: {col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
+                "{col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
             )));
         }
         Ok(r)

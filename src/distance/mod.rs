@@ -1,0 +1,266 @@
+//! Distance metrics over `f32` vectors, with run-time SIMD dispatch.
+//!
+//! Three implementations of the same four kernels exist:
+//!
+//! * [`scalar`]: plain loops. They are the reference (the test oracle) and the
+//!   portable fallback used on every architecture other than x86_64.
+//! * AVX2+FMA and AVX-512F (x86_64 only, in `x86.rs`).
+//!
+//! The best implementation the CPU supports is chosen once, at first use, and kept
+//! in a [`OnceLock`]; see [`kernels`]. The environment variable `VECLITE_SIMD`
+//! (`scalar`, `avx2` or `avx512`) caps the choice, e.g. for benchmarking or to
+//! rule out a SIMD bug; when the CPU lacks the requested level the best available
+//! lower one is used.
+//!
+//! All kernels accumulate in `f32`. Every function requires `a.len() == b.len()`
+//! (checked with `debug_assert!`; callers validate dimensions). In release builds a
+//! length mismatch is never undefined behaviour: the kernels then only look at the
+//! common prefix `..min(a.len(), b.len())`.
+
+use std::sync::OnceLock;
+
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+/// The distance a vector table ranks its nearest neighbours by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Euclidean distance.
+    L2,
+    /// `1 - cos(a, b)`, in `[0, 2]`.
+    Cosine,
+    /// Negative inner product (smaller is closer).
+    Dot,
+}
+
+/// A table of kernel function pointers for one instruction-set level.
+///
+/// Tables for SIMD levels are only handed out (by [`kernels`], [`avx2_kernels`],
+/// [`avx512_kernels`]) after run-time detection confirmed that the CPU supports
+/// them, so calling through any table obtained from this module is always safe.
+#[derive(Debug)]
+pub struct Kernels {
+    /// `"avx512f"`, `"avx2+fma"` or `"scalar"`.
+    pub name: &'static str,
+    /// `sum (a_i - b_i)^2`.
+    pub l2_squared: fn(&[f32], &[f32]) -> f32,
+    /// `sum a_i * b_i`.
+    pub dot: fn(&[f32], &[f32]) -> f32,
+    /// `1 - dot / (|a| |b|)`, computed in one pass over both vectors; `1.0` if either
+    /// vector has norm 0. See [`cosine_from_parts`] for the exact finishing step.
+    pub cosine_distance: fn(&[f32], &[f32]) -> f32,
+    /// `sum a_i^2`.
+    pub norm_squared: fn(&[f32]) -> f32,
+}
+
+/// Finishes a one-pass cosine distance from `dot = a.b`, `na = |a|^2`, `nb = |b|^2`.
+///
+/// Shared by every implementation so they all agree on the edge cases:
+/// * either squared norm is `0` -> `1.0` (the vectors are "unrelated");
+/// * the similarity is clamped to `[-1, 1]`, so rounding cannot push the distance
+///   below `0` or above `2` (`cosine_distance(a, a)` is exactly `0` for finite
+///   nonzero `a`, because `dot` and `na` are then computed identically);
+/// * NaN inputs propagate as NaN.
+///
+/// The division is done in `f64`: `na * nb` is exact there (two 24-bit mantissas)
+/// and cannot overflow, and the result is symmetric in `a` and `b`.
+#[inline]
+pub(crate) fn cosine_from_parts(dot: f32, na: f32, nb: f32) -> f32 {
+    if na == 0.0 || nb == 0.0 {
+        return 1.0;
+    }
+    let sim = f64::from(dot) / (f64::from(na) * f64::from(nb)).sqrt();
+    // `clamp` keeps NaN as NaN.
+    (1.0 - sim.clamp(-1.0, 1.0)) as f32
+}
+
+/// Requested instruction-set cap (from `VECLITE_SIMD`), ordered low to high.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+/// Parses a `VECLITE_SIMD` value. Unknown values (and `auto`) mean "no cap".
+fn parse_level(s: &str) -> Option<Level> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "scalar" | "none" | "off" | "portable" => Some(Level::Scalar),
+        "avx2" | "avx2+fma" | "avx2,fma" | "fma" => Some(Level::Avx2),
+        "avx512" | "avx512f" | "avx-512" => Some(Level::Avx512),
+        _ => None,
+    }
+}
+
+/// The best available table at or below `cap` (`None` = no cap).
+fn select(cap: Option<Level>) -> &'static Kernels {
+    let cap = cap.unwrap_or(Level::Avx512);
+    if cap == Level::Avx512 {
+        if let Some(k) = avx512_kernels() {
+            return k;
+        }
+    }
+    if cap >= Level::Avx2 {
+        if let Some(k) = avx2_kernels() {
+            return k;
+        }
+    }
+    scalar_kernels()
+}
+
+/// The kernels used by everything else: the best the CPU supports (AVX-512F, then
+/// AVX2+FMA, then scalar), capped by `VECLITE_SIMD` if set. Chosen once per process.
+#[inline]
+pub fn kernels() -> &'static Kernels {
+    static CHOSEN: OnceLock<&'static Kernels> = OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        let cap = std::env::var("VECLITE_SIMD")
+            .ok()
+            .and_then(|v| parse_level(&v));
+        select(cap)
+    })
+}
+
+/// The portable reference kernels (always available).
+pub fn scalar_kernels() -> &'static Kernels {
+    &scalar::KERNELS
+}
+
+/// The AVX2+FMA kernels, or `None` if the CPU lacks AVX2 or FMA (or is not x86_64).
+pub fn avx2_kernels() -> Option<&'static Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::avx2_kernels()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// The AVX-512F kernels, or `None` if the CPU lacks AVX-512F (or is not x86_64).
+pub fn avx512_kernels() -> Option<&'static Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::avx512_kernels()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// Squared Euclidean distance `sum (a_i - b_i)^2`.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().l2_squared)(a, b)
+}
+
+/// Euclidean distance.
+#[inline]
+pub fn l2(a: &[f32], b: &[f32]) -> f32 {
+    l2_squared(a, b).sqrt()
+}
+
+/// Inner product `sum a_i * b_i`.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().dot)(a, b)
+}
+
+/// `1 - cos(a, b)` in `[0, 2]`; `1.0` if either vector is zero.
+#[inline]
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    (kernels().cosine_distance)(a, b)
+}
+
+/// Euclidean norm `|a|`.
+#[inline]
+pub fn norm(a: &[f32]) -> f32 {
+    (kernels().norm_squared)(a).sqrt()
+}
+
+/// The distance KNN results are ranked by (smaller is closer):
+/// `L2` -> [`l2`] (not squared), `Cosine` -> [`cosine_distance`], `Dot` -> `-dot`.
+#[inline]
+pub fn metric_distance(m: Metric, a: &[f32], b: &[f32]) -> f32 {
+    match m {
+        Metric::L2 => l2(a, b),
+        Metric::Cosine => cosine_distance(a, b),
+        Metric::Dot => -dot(a, b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_levels() {
+        assert_eq!(parse_level("scalar"), Some(Level::Scalar));
+        assert_eq!(parse_level(" AVX2 "), Some(Level::Avx2));
+        assert_eq!(parse_level("avx512"), Some(Level::Avx512));
+        assert_eq!(parse_level("avx512f"), Some(Level::Avx512));
+        assert_eq!(parse_level("auto"), None);
+        assert_eq!(parse_level(""), None);
+    }
+
+    #[test]
+    fn selection_respects_cap_and_falls_back() {
+        assert_eq!(select(Some(Level::Scalar)).name, "scalar");
+        let avx2 = select(Some(Level::Avx2)).name;
+        match avx2_kernels() {
+            Some(k) => assert_eq!(avx2, k.name),
+            None => assert_eq!(avx2, "scalar"),
+        }
+        let best = select(None).name;
+        assert_eq!(select(Some(Level::Avx512)).name, best);
+        let expected = avx512_kernels()
+            .or_else(avx2_kernels)
+            .unwrap_or_else(scalar_kernels)
+            .name;
+        assert_eq!(best, expected);
+    }
+
+    #[test]
+    fn available_tables_have_expected_names() {
+        assert_eq!(scalar_kernels().name, "scalar");
+        if let Some(k) = avx2_kernels() {
+            assert_eq!(k.name, "avx2+fma");
+        }
+        if let Some(k) = avx512_kernels() {
+            assert_eq!(k.name, "avx512f");
+        }
+        let name = kernels().name;
+        assert!(["scalar", "avx2+fma", "avx512f"].contains(&name));
+    }
+
+    #[test]
+    fn cosine_finish_edge_cases() {
+        assert_eq!(cosine_from_parts(0.0, 0.0, 4.0), 1.0);
+        assert_eq!(cosine_from_parts(0.0, 4.0, 0.0), 1.0);
+        assert_eq!(cosine_from_parts(4.0, 4.0, 4.0), 0.0);
+        assert_eq!(cosine_from_parts(-4.0, 4.0, 4.0), 2.0);
+        // Rounding that overshoots |sim| = 1 is clamped.
+        assert_eq!(cosine_from_parts(4.000_001, 4.0, 4.0), 0.0);
+        assert_eq!(cosine_from_parts(-4.000_001, 4.0, 4.0), 2.0);
+        assert!(cosine_from_parts(f32::NAN, 1.0, 1.0).is_nan());
+    }
+
+    #[test]
+    fn wrappers() {
+        let a = [1.0f32, 2.0, 3.0];
+        let b = [4.0f32, 6.0, 3.0];
+        assert_eq!(l2_squared(&a, &b), 25.0);
+        assert_eq!(l2(&a, &b), 5.0);
+        assert_eq!(dot(&a, &b), 25.0);
+        assert_eq!(norm(&[3.0, 4.0]), 5.0);
+        assert_eq!(metric_distance(Metric::L2, &a, &b), 5.0);
+        assert_eq!(metric_distance(Metric::Dot, &a, &b), -25.0);
+        let c = cosine_distance(&a, &b);
+        let expect = 1.0 - 25.0 / (14.0f64.sqrt() * 61.0f64.sqrt());
+        assert!((f64::from(c) - expect).abs() < 1e-6);
+        assert_eq!(metric_distance(Metric::Cosine, &a, &b), c);
+    }
+}

@@ -1,0 +1,461 @@
+//! x86_64 SIMD kernels: AVX2+FMA (8 lanes) and AVX-512F (16 lanes).
+//!
+//! Both levels share one kernel body (the `simd_kernels!` macro), written against
+//! a handful of per-level helpers (`zero`, `load`, `load_tail`, `add`, `sub`,
+//! `fmadd`, `hsum`). Each kernel
+//!
+//! * walks the vectors in blocks of 4 registers with 4 independent accumulators
+//!   per quantity, so consecutive FMAs do not wait on each other's latency;
+//! * handles the 0-3 remaining whole registers by rotating through the
+//!   accumulators (plain variables, not an indexed array, so they stay in
+//!   registers);
+//! * loads the final `< LANES` elements with a masked load (masked-off lanes read
+//!   as 0 and are never accessed), so there is no scalar tail loop.
+//!
+//! # Safety model
+//!
+//! The kernels are `#[target_feature]` functions: calling one on a CPU without
+//! the feature is undefined behaviour. They are private to this module; the only
+//! way to reach them from outside is through the [`Kernels`] tables `AVX2` and
+//! `AVX512`, whose entries are safe wrappers. Those tables are private too and
+//! are handed out only by [`avx2_kernels`] / [`avx512_kernels`], after
+//! `is_x86_feature_detected!` has confirmed the features at run time. Hence every
+//! call through a wrapper runs on a CPU that has the features.
+//!
+//! Memory safety does not depend on the caller either: every full-width load
+//! reads from a `&[f32; LANES]` obtained with `as_chunks`, and the tail is read
+//! with a mask that enables only in-bounds lanes. Mismatched lengths (a caller
+//! bug, caught by `debug_assert!`) only shorten the computation to the common
+//! prefix.
+
+use std::arch::x86_64::*;
+
+use super::{cosine_from_parts, Kernels};
+
+/// The kernel body shared by both levels. Expects in scope: the vector type `V`,
+/// `LANES`, and the helpers listed in the module docs, all callable under
+/// `$feat`.
+macro_rules! simd_kernels {
+    ($feat:literal) => {
+        /// `sum (a_i - b_i)^2`.
+        #[target_feature(enable = $feat)]
+        pub(super) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+            debug_assert_eq!(a.len(), b.len());
+            let n = a.len().min(b.len());
+            let (a1, at) = a[..n].as_chunks::<LANES>();
+            let (b1, bt) = b[..n].as_chunks::<LANES>();
+            let (a4, ar) = a1.as_chunks::<4>();
+            let (b4, br) = b1.as_chunks::<4>();
+            #[inline]
+            #[target_feature(enable = $feat)]
+            fn step(acc: V, x: V, y: V) -> V {
+                let d = sub(x, y);
+                fmadd(d, d, acc)
+            }
+            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
+            for (x, y) in a4.iter().zip(b4) {
+                s0 = step(s0, load(&x[0]), load(&y[0]));
+                s1 = step(s1, load(&x[1]), load(&y[1]));
+                s2 = step(s2, load(&x[2]), load(&y[2]));
+                s3 = step(s3, load(&x[3]), load(&y[3]));
+            }
+            for (x, y) in ar.iter().zip(br) {
+                let t = step(s0, load(x), load(y));
+                (s0, s1, s2, s3) = (s1, s2, s3, t);
+            }
+            if !at.is_empty() {
+                s0 = step(s0, load_tail(at), load_tail(bt));
+            }
+            hsum(add(add(s0, s1), add(s2, s3)))
+        }
+
+        /// `sum a_i * b_i`.
+        #[target_feature(enable = $feat)]
+        pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+            debug_assert_eq!(a.len(), b.len());
+            let n = a.len().min(b.len());
+            let (a1, at) = a[..n].as_chunks::<LANES>();
+            let (b1, bt) = b[..n].as_chunks::<LANES>();
+            let (a4, ar) = a1.as_chunks::<4>();
+            let (b4, br) = b1.as_chunks::<4>();
+            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
+            for (x, y) in a4.iter().zip(b4) {
+                s0 = fmadd(load(&x[0]), load(&y[0]), s0);
+                s1 = fmadd(load(&x[1]), load(&y[1]), s1);
+                s2 = fmadd(load(&x[2]), load(&y[2]), s2);
+                s3 = fmadd(load(&x[3]), load(&y[3]), s3);
+            }
+            for (x, y) in ar.iter().zip(br) {
+                let t = fmadd(load(x), load(y), s0);
+                (s0, s1, s2, s3) = (s1, s2, s3, t);
+            }
+            if !at.is_empty() {
+                s0 = fmadd(load_tail(at), load_tail(bt), s0);
+            }
+            hsum(add(add(s0, s1), add(s2, s3)))
+        }
+
+        /// `sum a_i^2`.
+        #[target_feature(enable = $feat)]
+        pub(super) fn norm_squared(a: &[f32]) -> f32 {
+            let (a1, at) = a.as_chunks::<LANES>();
+            let (a4, ar) = a1.as_chunks::<4>();
+            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
+            for x in a4 {
+                let (x0, x1, x2, x3) = (load(&x[0]), load(&x[1]), load(&x[2]), load(&x[3]));
+                s0 = fmadd(x0, x0, s0);
+                s1 = fmadd(x1, x1, s1);
+                s2 = fmadd(x2, x2, s2);
+                s3 = fmadd(x3, x3, s3);
+            }
+            for x in ar {
+                let x = load(x);
+                let t = fmadd(x, x, s0);
+                (s0, s1, s2, s3) = (s1, s2, s3, t);
+            }
+            if !at.is_empty() {
+                let x = load_tail(at);
+                s0 = fmadd(x, x, s0);
+            }
+            hsum(add(add(s0, s1), add(s2, s3)))
+        }
+
+        /// One pass accumulating `a.b`, `|a|^2`, `|b|^2` (12 accumulators), then
+        /// [`cosine_from_parts`].
+        #[target_feature(enable = $feat)]
+        pub(super) fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+            debug_assert_eq!(a.len(), b.len());
+            let n = a.len().min(b.len());
+            let (a1, at) = a[..n].as_chunks::<LANES>();
+            let (b1, bt) = b[..n].as_chunks::<LANES>();
+            let (a4, ar) = a1.as_chunks::<4>();
+            let (b4, br) = b1.as_chunks::<4>();
+            /// Accumulators for (a.b, |a|^2, |b|^2).
+            #[derive(Clone, Copy)]
+            struct Acc(V, V, V);
+            #[inline]
+            #[target_feature(enable = $feat)]
+            fn step(s: Acc, x: V, y: V) -> Acc {
+                Acc(fmadd(x, y, s.0), fmadd(x, x, s.1), fmadd(y, y, s.2))
+            }
+            #[inline]
+            #[target_feature(enable = $feat)]
+            fn sum(p: Acc, q: Acc) -> Acc {
+                Acc(add(p.0, q.0), add(p.1, q.1), add(p.2, q.2))
+            }
+            let z = Acc(zero(), zero(), zero());
+            let (mut s0, mut s1, mut s2, mut s3) = (z, z, z, z);
+            for (x, y) in a4.iter().zip(b4) {
+                s0 = step(s0, load(&x[0]), load(&y[0]));
+                s1 = step(s1, load(&x[1]), load(&y[1]));
+                s2 = step(s2, load(&x[2]), load(&y[2]));
+                s3 = step(s3, load(&x[3]), load(&y[3]));
+            }
+            for (x, y) in ar.iter().zip(br) {
+                let t = step(s0, load(x), load(y));
+                (s0, s1, s2, s3) = (s1, s2, s3, t);
+            }
+            if !at.is_empty() {
+                s0 = step(s0, load_tail(at), load_tail(bt));
+            }
+            let s = sum(sum(s0, s1), sum(s2, s3));
+            cosine_from_parts(hsum(s.0), hsum(s.1), hsum(s.2))
+        }
+    };
+}
+
+/// AVX2 + FMA: 8 lanes of `f32` per `__m256`.
+mod avx2 {
+    use super::*;
+
+    type V = __m256;
+    const LANES: usize = 8;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn zero() -> V {
+        _mm256_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn add(x: V, y: V) -> V {
+        _mm256_add_ps(x, y)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn sub(x: V, y: V) -> V {
+        _mm256_sub_ps(x, y)
+    }
+
+    /// `x * y + acc` with a single rounding.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn fmadd(x: V, y: V, acc: V) -> V {
+        _mm256_fmadd_ps(x, y, acc)
+    }
+
+    /// Unaligned load of exactly one register's worth of elements.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn load(p: &[f32; LANES]) -> V {
+        // SAFETY: `p` refers to exactly 8 initialised, contiguous f32 (32 bytes), so
+        // the load stays in bounds; `loadu` has no alignment requirement.
+        unsafe { _mm256_loadu_ps(p.as_ptr()) }
+    }
+
+    /// Loads `t` (fewer than 8 elements) into the low lanes; the other lanes are 0.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn load_tail(t: &[f32]) -> V {
+        debug_assert!(t.len() < LANES);
+        let n = t.len().min(LANES) as i32;
+        // Lane i is enabled (all ones) iff i < n.
+        let mask = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        // SAFETY: only lanes i < t.len() are enabled, and those addresses lie inside
+        // `t`. VMASKMOVPS does not access (and cannot fault on) disabled lanes, and
+        // it has no alignment requirement; disabled lanes read as 0.
+        unsafe { _mm256_maskload_ps(t.as_ptr(), mask) }
+    }
+
+    /// Horizontal sum of the 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: V) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        _mm_cvtss_f32(s)
+    }
+
+    simd_kernels!("avx2,fma");
+}
+
+/// AVX-512F: 16 lanes of `f32` per `__m512`.
+mod avx512 {
+    use super::*;
+
+    type V = __m512;
+    const LANES: usize = 16;
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn zero() -> V {
+        _mm512_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn add(x: V, y: V) -> V {
+        _mm512_add_ps(x, y)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn sub(x: V, y: V) -> V {
+        _mm512_sub_ps(x, y)
+    }
+
+    /// `x * y + acc` with a single rounding.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn fmadd(x: V, y: V, acc: V) -> V {
+        _mm512_fmadd_ps(x, y, acc)
+    }
+
+    /// Unaligned load of exactly one register's worth of elements.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load(p: &[f32; LANES]) -> V {
+        // SAFETY: `p` refers to exactly 16 initialised, contiguous f32 (64 bytes), so
+        // the load stays in bounds; `loadu` has no alignment requirement.
+        unsafe { _mm512_loadu_ps(p.as_ptr()) }
+    }
+
+    /// Loads `t` (fewer than 16 elements) into the low lanes; the other lanes are 0.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load_tail(t: &[f32]) -> V {
+        debug_assert!(t.len() < LANES);
+        let n = t.len().min(LANES);
+        // Bits 0..n set: lane i is enabled iff i < n.
+        let mask = ((1u32 << n) - 1) as __mmask16;
+        // SAFETY: only lanes i < t.len() are enabled, and those addresses lie inside
+        // `t`. AVX-512 masked loads suppress faults on (and do not access) disabled
+        // lanes and have no alignment requirement; disabled lanes are zeroed.
+        unsafe { _mm512_maskz_loadu_ps(mask, t.as_ptr()) }
+    }
+
+    /// Horizontal sum of the 16 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn hsum(v: V) -> f32 {
+        _mm512_reduce_add_ps(v)
+    }
+
+    simd_kernels!("avx512f");
+}
+
+// ---------------------------------------------------------------------------
+// Safe wrappers and the tables that are their only way out of this module.
+// ---------------------------------------------------------------------------
+
+static AVX2: Kernels = Kernels {
+    name: "avx2+fma",
+    l2_squared: avx2_l2_squared,
+    dot: avx2_dot,
+    cosine_distance: avx2_cosine_distance,
+    norm_squared: avx2_norm_squared,
+};
+
+static AVX512: Kernels = Kernels {
+    name: "avx512f",
+    l2_squared: avx512_l2_squared,
+    dot: avx512_dot,
+    cosine_distance: avx512_cosine_distance,
+    norm_squared: avx512_norm_squared,
+};
+
+/// `&AVX2` if the CPU supports AVX2 and FMA. The only way to obtain `AVX2`.
+pub(super) fn avx2_kernels() -> Option<&'static Kernels> {
+    (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(&AVX2)
+}
+
+/// `&AVX512` if the CPU supports AVX-512F. The only way to obtain `AVX512`.
+pub(super) fn avx512_kernels() -> Option<&'static Kernels> {
+    is_x86_feature_detected!("avx512f").then_some(&AVX512)
+}
+
+fn avx2_l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX2+FMA. This private fn is only reachable through `AVX2`,
+    // which `avx2_kernels` hands out only after detecting both features.
+    unsafe { avx2::l2_squared(a, b) }
+}
+
+fn avx2_dot(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX2+FMA. This private fn is only reachable through `AVX2`,
+    // which `avx2_kernels` hands out only after detecting both features.
+    unsafe { avx2::dot(a, b) }
+}
+
+fn avx2_cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX2+FMA. This private fn is only reachable through `AVX2`,
+    // which `avx2_kernels` hands out only after detecting both features.
+    unsafe { avx2::cosine_distance(a, b) }
+}
+
+fn avx2_norm_squared(a: &[f32]) -> f32 {
+    // SAFETY: needs AVX2+FMA. This private fn is only reachable through `AVX2`,
+    // which `avx2_kernels` hands out only after detecting both features.
+    unsafe { avx2::norm_squared(a) }
+}
+
+fn avx512_l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX-512F. This private fn is only reachable through `AVX512`,
+    // which `avx512_kernels` hands out only after detecting the feature.
+    unsafe { avx512::l2_squared(a, b) }
+}
+
+fn avx512_dot(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX-512F. This private fn is only reachable through `AVX512`,
+    // which `avx512_kernels` hands out only after detecting the feature.
+    unsafe { avx512::dot(a, b) }
+}
+
+fn avx512_cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: needs AVX-512F. This private fn is only reachable through `AVX512`,
+    // which `avx512_kernels` hands out only after detecting the feature.
+    unsafe { avx512::cosine_distance(a, b) }
+}
+
+fn avx512_norm_squared(a: &[f32]) -> f32 {
+    // SAFETY: needs AVX-512F. This private fn is only reachable through `AVX512`,
+    // which `avx512_kernels` hands out only after detecting the feature.
+    unsafe { avx512::norm_squared(a) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scalar;
+    use super::*;
+
+    /// Deterministic values in [-1, 1).
+    fn vec(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    fn check(k: &Kernels) {
+        // Every length around the block and tail boundaries of both levels.
+        for len in 0..=200 {
+            let a = vec(len, len as u64);
+            let b = vec(len, len as u64 + 1000);
+            let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+            assert!(
+                close((k.dot)(&a, &b), scalar::dot(&a, &b)),
+                "{} dot {len}",
+                k.name
+            );
+            assert!(
+                close((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b)),
+                "{} l2 {len}",
+                k.name
+            );
+            assert!(
+                close((k.norm_squared)(&a), scalar::norm_squared(&a)),
+                "{} norm {len}",
+                k.name
+            );
+            assert!(
+                close((k.cosine_distance)(&a, &b), scalar::cosine_distance(&a, &b)),
+                "{} cos {len}",
+                k.name
+            );
+        }
+        // Small integers: every order of summation is exact, so results are equal.
+        let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..77).map(|i| (i % 5) as f32 - 2.0).collect();
+        assert_eq!((k.dot)(&a, &b), scalar::dot(&a, &b));
+        assert_eq!((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b));
+        assert_eq!((k.norm_squared)(&a), scalar::norm_squared(&a));
+    }
+
+    #[test]
+    fn avx2_matches_scalar() {
+        if let Some(k) = avx2_kernels() {
+            check(k);
+        }
+    }
+
+    #[test]
+    fn avx512_matches_scalar() {
+        if let Some(k) = avx512_kernels() {
+            check(k);
+        }
+    }
+
+    #[test]
+    fn mismatched_lengths_use_common_prefix_in_release() {
+        // In debug builds the debug_assert fires instead; only check release here.
+        if cfg!(debug_assertions) {
+            return;
+        }
+        let a = vec(40, 1);
+        for k in [avx2_kernels(), avx512_kernels()].into_iter().flatten() {
+            assert_eq!((k.dot)(&a, &a[..3]), (k.dot)(&a[..3], &a[..3]));
+        }
+    }
+}
