@@ -11,7 +11,7 @@ SQLITE3=${SQLITE3:-sqlite3}
 lib="$root/target/release/libveclite.so"
 [ -f "$lib" ] || { echo "missing $lib: run 'cargo build --release' first" >&2; exit 2; }
 pass=0; fail=0; failed=()
-for f in "$root"/sql/${1:-}[0-9]*.sql; do
+for f in "$root"/sql/${1:-[0-9]}*.sql; do
   [ -e "$f" ] || continue
   name=$(basename "$f" .sql)
   exp="$root/sql/$name.expected"

@@ -4,11 +4,12 @@
 //! a handful of per-level helpers (`zero`, `load`, `load_tail`, `add`, `sub`,
 //! `fmadd`, `hsum`). Each kernel
 //!
-//! * walks the vectors in blocks of 4 registers with 4 independent accumulators
-//!   per quantity, so consecutive FMAs do not wait on each other's latency;
-//! * handles the 0-3 remaining whole registers by rotating through the
-//!   accumulators (plain variables, not an indexed array, so they stay in
-//!   registers);
+//! * walks the vectors in blocks of several registers with one independent
+//!   accumulator per register (8 for `dot`, `l2_squared`, `norm_squared`; 4 x 3
+//!   for the one-pass cosine), so consecutive FMAs never wait on each other's
+//!   4-cycle latency and the loop runs at the load (or FMA-port) limit;
+//! * handles the remaining whole registers by rotating through the accumulators
+//!   (constant indices only, so the accumulators stay in registers);
 //! * loads the final `< LANES` elements with a masked load (masked-off lanes read
 //!   as 0 and are never accessed), so there is no scalar tail loop.
 //!
@@ -37,6 +38,41 @@ use super::{cosine_from_parts, Kernels};
 /// `$feat`.
 macro_rules! simd_kernels {
     ($feat:literal) => {
+        /// Accumulators per quantity for `dot`, `l2_squared`, `norm_squared`.
+        const UNROLL: usize = 8;
+        /// Accumulators per quantity for the one-pass cosine (3 quantities).
+        const UNROLL_COS: usize = 4;
+
+        /// Sum of 8 registers as a balanced tree.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn tree8(s: [V; 8]) -> V {
+            add(
+                add(add(s[0], s[1]), add(s[2], s[3])),
+                add(add(s[4], s[5]), add(s[6], s[7])),
+            )
+        }
+
+        /// Sum of 4 registers as a balanced tree.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn tree4(s: [V; 4]) -> V {
+            add(add(s[0], s[1]), add(s[2], s[3]))
+        }
+
+        /// `s` with its first element replaced by `t` and rotated left by one, so
+        /// consecutive leftover registers go to different accumulators.
+        #[inline]
+        fn rotate8<T: Copy>(s: [T; 8], t: T) -> [T; 8] {
+            [s[1], s[2], s[3], s[4], s[5], s[6], s[7], t]
+        }
+
+        /// Like [`rotate8`], for 4 accumulators.
+        #[inline]
+        fn rotate4<T: Copy>(s: [T; 4], t: T) -> [T; 4] {
+            [s[1], s[2], s[3], t]
+        }
+
         /// `sum (a_i - b_i)^2`.
         #[target_feature(enable = $feat)]
         pub(super) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
@@ -44,29 +80,27 @@ macro_rules! simd_kernels {
             let n = a.len().min(b.len());
             let (a1, at) = a[..n].as_chunks::<LANES>();
             let (b1, bt) = b[..n].as_chunks::<LANES>();
-            let (a4, ar) = a1.as_chunks::<4>();
-            let (b4, br) = b1.as_chunks::<4>();
+            let (ab, ar) = a1.as_chunks::<UNROLL>();
+            let (bb, br) = b1.as_chunks::<UNROLL>();
             #[inline]
             #[target_feature(enable = $feat)]
             fn step(acc: V, x: V, y: V) -> V {
                 let d = sub(x, y);
                 fmadd(d, d, acc)
             }
-            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
-            for (x, y) in a4.iter().zip(b4) {
-                s0 = step(s0, load(&x[0]), load(&y[0]));
-                s1 = step(s1, load(&x[1]), load(&y[1]));
-                s2 = step(s2, load(&x[2]), load(&y[2]));
-                s3 = step(s3, load(&x[3]), load(&y[3]));
+            let mut s = [zero(); UNROLL];
+            for (x, y) in ab.iter().zip(bb) {
+                for j in 0..UNROLL {
+                    s[j] = step(s[j], load(&x[j]), load(&y[j]));
+                }
             }
             for (x, y) in ar.iter().zip(br) {
-                let t = step(s0, load(x), load(y));
-                (s0, s1, s2, s3) = (s1, s2, s3, t);
+                s = rotate8(s, step(s[0], load(x), load(y)));
             }
             if !at.is_empty() {
-                s0 = step(s0, load_tail(at), load_tail(bt));
+                s[0] = step(s[0], load_tail(at), load_tail(bt));
             }
-            hsum(add(add(s0, s1), add(s2, s3)))
+            hsum(tree8(s))
         }
 
         /// `sum a_i * b_i`.
@@ -76,60 +110,56 @@ macro_rules! simd_kernels {
             let n = a.len().min(b.len());
             let (a1, at) = a[..n].as_chunks::<LANES>();
             let (b1, bt) = b[..n].as_chunks::<LANES>();
-            let (a4, ar) = a1.as_chunks::<4>();
-            let (b4, br) = b1.as_chunks::<4>();
-            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
-            for (x, y) in a4.iter().zip(b4) {
-                s0 = fmadd(load(&x[0]), load(&y[0]), s0);
-                s1 = fmadd(load(&x[1]), load(&y[1]), s1);
-                s2 = fmadd(load(&x[2]), load(&y[2]), s2);
-                s3 = fmadd(load(&x[3]), load(&y[3]), s3);
+            let (ab, ar) = a1.as_chunks::<UNROLL>();
+            let (bb, br) = b1.as_chunks::<UNROLL>();
+            let mut s = [zero(); UNROLL];
+            for (x, y) in ab.iter().zip(bb) {
+                for j in 0..UNROLL {
+                    s[j] = fmadd(load(&x[j]), load(&y[j]), s[j]);
+                }
             }
             for (x, y) in ar.iter().zip(br) {
-                let t = fmadd(load(x), load(y), s0);
-                (s0, s1, s2, s3) = (s1, s2, s3, t);
+                s = rotate8(s, fmadd(load(x), load(y), s[0]));
             }
             if !at.is_empty() {
-                s0 = fmadd(load_tail(at), load_tail(bt), s0);
+                s[0] = fmadd(load_tail(at), load_tail(bt), s[0]);
             }
-            hsum(add(add(s0, s1), add(s2, s3)))
+            hsum(tree8(s))
         }
 
         /// `sum a_i^2`.
         #[target_feature(enable = $feat)]
         pub(super) fn norm_squared(a: &[f32]) -> f32 {
             let (a1, at) = a.as_chunks::<LANES>();
-            let (a4, ar) = a1.as_chunks::<4>();
-            let (mut s0, mut s1, mut s2, mut s3) = (zero(), zero(), zero(), zero());
-            for x in a4 {
-                let (x0, x1, x2, x3) = (load(&x[0]), load(&x[1]), load(&x[2]), load(&x[3]));
-                s0 = fmadd(x0, x0, s0);
-                s1 = fmadd(x1, x1, s1);
-                s2 = fmadd(x2, x2, s2);
-                s3 = fmadd(x3, x3, s3);
+            let (ab, ar) = a1.as_chunks::<UNROLL>();
+            let mut s = [zero(); UNROLL];
+            for x in ab {
+                for j in 0..UNROLL {
+                    let v = load(&x[j]);
+                    s[j] = fmadd(v, v, s[j]);
+                }
             }
             for x in ar {
-                let x = load(x);
-                let t = fmadd(x, x, s0);
-                (s0, s1, s2, s3) = (s1, s2, s3, t);
+                let v = load(x);
+                s = rotate8(s, fmadd(v, v, s[0]));
             }
             if !at.is_empty() {
-                let x = load_tail(at);
-                s0 = fmadd(x, x, s0);
+                let v = load_tail(at);
+                s[0] = fmadd(v, v, s[0]);
             }
-            hsum(add(add(s0, s1), add(s2, s3)))
+            hsum(tree8(s))
         }
 
-        /// One pass accumulating `a.b`, `|a|^2`, `|b|^2` (12 accumulators), then
-        /// [`cosine_from_parts`].
+        /// One pass accumulating `a.b`, `|a|^2`, `|b|^2` (4 accumulators each),
+        /// then [`cosine_from_parts`].
         #[target_feature(enable = $feat)]
         pub(super) fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
             debug_assert_eq!(a.len(), b.len());
             let n = a.len().min(b.len());
             let (a1, at) = a[..n].as_chunks::<LANES>();
             let (b1, bt) = b[..n].as_chunks::<LANES>();
-            let (a4, ar) = a1.as_chunks::<4>();
-            let (b4, br) = b1.as_chunks::<4>();
+            let (ab, ar) = a1.as_chunks::<UNROLL_COS>();
+            let (bb, br) = b1.as_chunks::<UNROLL_COS>();
             /// Accumulators for (a.b, |a|^2, |b|^2).
             #[derive(Clone, Copy)]
             struct Acc(V, V, V);
@@ -138,28 +168,23 @@ macro_rules! simd_kernels {
             fn step(s: Acc, x: V, y: V) -> Acc {
                 Acc(fmadd(x, y, s.0), fmadd(x, x, s.1), fmadd(y, y, s.2))
             }
-            #[inline]
-            #[target_feature(enable = $feat)]
-            fn sum(p: Acc, q: Acc) -> Acc {
-                Acc(add(p.0, q.0), add(p.1, q.1), add(p.2, q.2))
-            }
             let z = Acc(zero(), zero(), zero());
-            let (mut s0, mut s1, mut s2, mut s3) = (z, z, z, z);
-            for (x, y) in a4.iter().zip(b4) {
-                s0 = step(s0, load(&x[0]), load(&y[0]));
-                s1 = step(s1, load(&x[1]), load(&y[1]));
-                s2 = step(s2, load(&x[2]), load(&y[2]));
-                s3 = step(s3, load(&x[3]), load(&y[3]));
+            let mut s = [z; UNROLL_COS];
+            for (x, y) in ab.iter().zip(bb) {
+                for j in 0..UNROLL_COS {
+                    s[j] = step(s[j], load(&x[j]), load(&y[j]));
+                }
             }
             for (x, y) in ar.iter().zip(br) {
-                let t = step(s0, load(x), load(y));
-                (s0, s1, s2, s3) = (s1, s2, s3, t);
+                s = rotate4(s, step(s[0], load(x), load(y)));
             }
             if !at.is_empty() {
-                s0 = step(s0, load_tail(at), load_tail(bt));
+                s[0] = step(s[0], load_tail(at), load_tail(bt));
             }
-            let s = sum(sum(s0, s1), sum(s2, s3));
-            cosine_from_parts(hsum(s.0), hsum(s.1), hsum(s.2))
+            let ab = hsum(tree4([s[0].0, s[1].0, s[2].0, s[3].0]));
+            let aa = hsum(tree4([s[0].1, s[1].1, s[2].1, s[3].1]));
+            let bb = hsum(tree4([s[0].2, s[1].2, s[2].2, s[3].2]));
+            cosine_from_parts(ab, aa, bb)
         }
     };
 }
