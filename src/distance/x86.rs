@@ -425,7 +425,7 @@ mod tests {
 
     fn check(k: &Kernels) {
         // Every length around the block and tail boundaries of both levels.
-        for len in 0..=200 {
+        for len in 0..=400 {
             let a = vec(len, len as u64);
             let b = vec(len, len as u64 + 1000);
             let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());

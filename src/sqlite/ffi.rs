@@ -954,6 +954,9 @@ static MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
     xRelease: Some(x_release),
     xRollbackTo: Some(x_rollback_to),
     xShadowName: Some(x_shadow_name),
+    // The bundled (3.5x) bindings know iVersion 4; we declare 3, so it is not read.
+    #[cfg(not(feature = "loadable"))]
+    xIntegrity: None,
 };
 
 /// Stores `msg` as the vtab's error message (freeing an earlier one).

@@ -1,0 +1,85 @@
+//! Shared helpers for integration tests: a veclite connection and the wordnet data.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub fn conn() -> rusqlite::Connection {
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    veclite::register(&c).unwrap();
+    c
+}
+
+pub fn data_dir() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/wordnet-minilm");
+    assert!(
+        p.join("base.f16").exists(),
+        "test data missing: {} (the shared/ directory must sit beside the checkout)",
+        p.display()
+    );
+    p
+}
+
+pub const DIMS: usize = 384;
+
+pub struct Wordnet {
+    pub base: Vec<Vec<f32>>,
+    pub queries: Vec<Vec<f32>>,
+    /// gt[q] = ids of the 100 nearest among the first 10k rows.
+    pub gt10k: Vec<Vec<i32>>,
+    pub pos: Vec<u8>,
+    pub lex: Vec<u8>,
+}
+
+pub fn wordnet(n: usize, nq: usize) -> Wordnet {
+    let d = data_dir();
+    let raw = std::fs::read(d.join("base.f16")).unwrap();
+    let base: Vec<Vec<f32>> = raw[..n * DIMS * 2]
+        .chunks_exact(DIMS * 2)
+        .map(|row| {
+            row.chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect()
+        })
+        .collect();
+    let raw = std::fs::read(d.join("queries.f32")).unwrap();
+    let queries = raw[..nq * DIMS * 4]
+        .chunks_exact(DIMS * 4)
+        .map(|row| {
+            row.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect();
+    let raw = std::fs::read(d.join("gt10k.i32")).unwrap();
+    let gt10k = raw[..nq * 100 * 4]
+        .chunks_exact(400)
+        .map(|row| {
+            row.chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect();
+    let pos = std::fs::read(d.join("pos.u8")).unwrap()[..n].to_vec();
+    let lex = std::fs::read(d.join("lexname.u8")).unwrap()[..n].to_vec();
+    Wordnet {
+        base,
+        queries,
+        gt10k,
+        pos,
+        lex,
+    }
+}
+
+pub fn blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut d, mut na, mut nb) = (0f64, 0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        d += (*x as f64) * (*y as f64);
+        na += (*x as f64) * (*x as f64);
+        nb += (*y as f64) * (*y as f64);
+    }
+    (1.0 - d / (na.sqrt() * nb.sqrt())) as f32
+}
