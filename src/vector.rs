@@ -41,7 +41,7 @@ fn check_finite(v: &[f32]) -> Result<(), VectorError> {
 
 /// Decodes a little-endian float32 BLOB, checking length and finiteness.
 pub fn from_blob(bytes: &[u8]) -> Result<Vec<f32>, VectorError> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(VectorError::BlobLength { len: bytes.len() });
     }
     let n = bytes.len() / 4;

@@ -385,7 +385,7 @@ impl Db {
         let c = to_cstring(sql);
         let mut raw: *mut ffi::sqlite3_stmt = ptr::null_mut();
         let flags = if persistent {
-            ffi::SQLITE_PREPARE_PERSISTENT as u32
+            ffi::SQLITE_PREPARE_PERSISTENT
         } else {
             0
         };

@@ -319,9 +319,7 @@ impl VecTable {
         let meta = &args[3..3 + self.cfg.meta.len()];
         if is_insert {
             if let Some(r) = new_rowid {
-                if let Err(e) = self.resolve_conflict(r) {
-                    return Err(e);
-                }
+                self.resolve_conflict(r)?;
             }
             let cols: Vec<String> = std::iter::once("rowid".to_string())
                 .chain(std::iter::once(quote_ident(&self.cfg.vector_name)))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: build, .so linkage check, lints, the SQL suite in the sqlite3 shell,
+# the apsw (SQLite 3.5x) suite, and the Rust unit/property/integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -c 'import apsw' 2>/dev/null || python3 -m pip install --quiet apsw
+
+echo "== build"
+cargo build --release
+echo "== the .so links no SQLite of its own"
+so=target/release/libveclite.so
+if readelf -d "$so" | grep -q 'NEEDED.*sqlite'; then echo "libveclite.so depends on a libsqlite3" >&2; exit 1; fi
+if nm -D --undefined-only "$so" | grep -q ' sqlite3_'; then echo "libveclite.so has undefined sqlite3_* symbols" >&2; exit 1; fi
+nm -D --defined-only "$so" | grep -q ' sqlite3_veclite_init$' || { echo "entry point missing" >&2; exit 1; }
+echo ok
+
+echo "== lints"
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --no-default-features --features bundled --all-targets -- -D warnings
+
+echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
+sql/run.sh
+echo "== apsw"
+python3 tests/python/test_apsw.py
+echo "== Rust tests"
+cargo test --release --no-default-features --features bundled
