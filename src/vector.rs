@@ -63,6 +63,16 @@ pub fn from_blob(bytes: &[u8]) -> Result<Vec<f32>, VectorError> {
     Ok(out)
 }
 
+/// Views a float32 BLOB in place when it is suitably aligned (no copy); None when
+/// it is not (misaligned, wrong length, or a big-endian target). No value checks.
+pub fn view_blob(bytes: &[u8]) -> Option<&[f32]> {
+    if cfg!(target_endian = "little") && !bytes.is_empty() {
+        bytemuck::try_cast_slice::<u8, f32>(bytes).ok()
+    } else {
+        None
+    }
+}
+
 /// Decodes a BLOB known to be well formed into `out` (cleared first). Used on the hot
 /// path of scans: no allocation once `out` has grown.
 pub fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
@@ -203,9 +213,7 @@ impl Parser<'_> {
                 self.digits();
             }
             None => return Err(self.err("expected a number but the text ended".into())),
-            Some(c) => {
-                return Err(self.err(format!("expected a number but found {}", describe(c))))
-            }
+            Some(c) => return Err(self.err(format!("expected a number but found {}", describe(c)))),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
@@ -276,8 +284,14 @@ mod tests {
             "invalid vector JSON at byte 3: expected ',' or ']' but found '2'"
         );
         assert_eq!(parse_json("[]").unwrap_err(), VectorError::Empty);
-        assert!(parse_json("[1e39]").unwrap_err().to_string().contains("out of float32 range"));
-        assert!(parse_json("[1] x").unwrap_err().to_string().contains("after the closing"));
+        assert!(parse_json("[1e39]")
+            .unwrap_err()
+            .to_string()
+            .contains("out of float32 range"));
+        assert!(parse_json("[1] x")
+            .unwrap_err()
+            .to_string()
+            .contains("after the closing"));
         assert!(parse_json("").is_err());
         assert!(parse_json("[NaN]").is_err());
         assert!(parse_json("[01]").is_err());

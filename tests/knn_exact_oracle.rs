@@ -58,7 +58,9 @@ fn knn(c: &rusqlite::Connection, sql_filter: &str, q: &[f32]) -> Vec<(f32, i64)>
     );
     let mut st = c.prepare(&sql).unwrap();
     let rows = st
-        .query_map([blob(q)], |r| Ok((r.get::<_, f64>(0)? as f32, r.get::<_, i64>(1)?)))
+        .query_map([blob(q)], |r| {
+            Ok((r.get::<_, f64>(0)? as f32, r.get::<_, i64>(1)?))
+        })
         .unwrap();
     rows.map(|r| r.unwrap()).collect()
 }
@@ -77,9 +79,15 @@ fn check(c: &rusqlite::Connection, w: &Wordnet, sql_filter: &str, keep: &dyn Fn(
         assert!(got.windows(2).all(|p| p[0].0 <= p[1].0 + 1e-7));
         let kth = want.last().map(|x| x.0).unwrap_or(f32::INFINITY);
         for (d, id) in &got {
-            assert!(keep(*id as usize), "filter `{sql_filter}`: row {id} does not match");
+            assert!(
+                keep(*id as usize),
+                "filter `{sql_filter}`: row {id} does not match"
+            );
             let true_d = cosine(q, &w.base[*id as usize]);
-            assert!((d - true_d).abs() < 1e-5, "distance of {id}: {d} vs {true_d}");
+            assert!(
+                (d - true_d).abs() < 1e-5,
+                "distance of {id}: {d} vs {true_d}"
+            );
             let in_want = want.iter().any(|(_, w)| w == id);
             assert!(
                 in_want || true_d <= kth + 1e-6,
@@ -113,16 +121,26 @@ fn exact_knn_matches_brute_force_with_and_without_filters() {
     for &l in &w.lex {
         counts[l as usize] += 1;
     }
-    let rare = (0..45).filter(|&l| counts[l] > 0).min_by_key(|&l| counts[l]).unwrap();
-    check(&c, &w, &format!("AND lex = {rare}"), &|i| w.lex[i] as usize == rare);
-    check(&c, &w, "AND year BETWEEN 1960 AND 1970", &|i| (1960..=1970).contains(&year(i)));
+    let rare = (0..45)
+        .filter(|&l| counts[l] > 0)
+        .min_by_key(|&l| counts[l])
+        .unwrap();
+    check(&c, &w, &format!("AND lex = {rare}"), &|i| {
+        w.lex[i] as usize == rare
+    });
+    check(&c, &w, "AND year BETWEEN 1960 AND 1970", &|i| {
+        (1960..=1970).contains(&year(i))
+    });
     check(&c, &w, "AND year > 2020", &|i| year(i) > 2020);
     check(&c, &w, "AND pos = 2 AND year < 1990 AND lex != 0", &|i| {
         w.pos[i] == 2 && year(i) < 1990 && w.lex[i] != 0
     });
-    check(&c, &w, "AND rowid IN (SELECT value FROM json_each('[5, 17, 4242, 9999]'))", &|i| {
-        matches!(i, 5 | 17 | 4242 | 9999)
-    });
+    check(
+        &c,
+        &w,
+        "AND rowid IN (SELECT value FROM json_each('[5, 17, 4242, 9999]'))",
+        &|i| matches!(i, 5 | 17 | 4242 | 9999),
+    );
     check(&c, &w, "AND rowid = 77", &|i| i == 77);
     check(&c, &w, "AND lex = 99", &|_| false);
 }

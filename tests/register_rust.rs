@@ -43,7 +43,9 @@ fn limit_form_works_on_hosts_that_pass_limit() {
     assert_eq!(ids, vec![3, 4]);
     // LIMIT with OFFSET: k covers both, SQLite skips the offset rows.
     let ids: Vec<i64> = c
-        .prepare("SELECT rowid FROM t WHERE knn_match(v, '[2.1]') ORDER BY distance LIMIT 2 OFFSET 1")
+        .prepare(
+            "SELECT rowid FROM t WHERE knn_match(v, '[2.1]') ORDER BY distance LIMIT 2 OFFSET 1",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -62,6 +64,8 @@ fn bad_vector_is_an_error_not_a_panic() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("vector has 3 dimensions, expected 2"), "{e}");
-    let n: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
 }

@@ -78,7 +78,9 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
     for raw in args {
         let arg = raw.trim();
         if arg.is_empty() {
-            return Err(Error::config("veclite: empty argument in CREATE VIRTUAL TABLE"));
+            return Err(Error::config(
+                "veclite: empty argument in CREATE VIRTUAL TABLE",
+            ));
         }
         if let Some(eq) = top_level_eq(arg) {
             let key = arg[..eq].trim().to_ascii_lowercase();
@@ -136,7 +138,9 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
             )));
         }
         if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-            return Err(Error::config(format!("veclite: duplicate column name '{name}'")));
+            return Err(Error::config(format!(
+                "veclite: duplicate column name '{name}'"
+            )));
         }
         let rest = rest.trim();
         if rest.is_empty() {
@@ -197,7 +201,9 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
         meta.push(MetaColumn { name, ty, collate });
     }
     let (vector_name, dims) = vector.ok_or_else(|| {
-        Error::config("veclite: no vector column: declare one as name float[DIMS], e.g. embedding float[384]")
+        Error::config(
+            "veclite: no vector column: declare one as name float[DIMS], e.g. embedding float[384]",
+        )
     })?;
     Ok(TableConfig {
         vector_name,
@@ -227,7 +233,7 @@ fn parse_float_type(ty: &str) -> Option<std::result::Result<usize, String>> {
         .trim();
     if inner.is_empty() {
         return Some(Err(
-            "vector type needs dimensions: float[DIMS], e.g. float[384]".to_string()
+            "vector type needs dimensions: float[DIMS], e.g. float[384]".to_string(),
         ));
     }
     let inner = inner.strip_prefix('[')?.strip_suffix(']')?.trim();
@@ -291,7 +297,9 @@ fn split_ident(s: &str) -> Result<(String, &str)> {
             }
             name.push(c);
         }
-        return Err(Error::config(format!("veclite: unterminated quoted name in '{s}'")));
+        return Err(Error::config(format!(
+            "veclite: unterminated quoted name in '{s}'"
+        )));
     }
     let end = s
         .char_indices()
@@ -299,7 +307,9 @@ fn split_ident(s: &str) -> Result<(String, &str)> {
         .map(|(i, _)| i)
         .unwrap_or(s.len());
     if end == 0 {
-        return Err(Error::config(format!("veclite: cannot read a column name in '{s}'")));
+        return Err(Error::config(format!(
+            "veclite: cannot read a column name in '{s}'"
+        )));
     }
     Ok((s[..end].to_string(), &s[end..]))
 }

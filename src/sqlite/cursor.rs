@@ -509,11 +509,17 @@ fn exact_knn(
                     continue;
                 }
                 scanned += 1;
-                vector::decode_into(bytes, &mut buf);
+                let row: &[f32] = match vector::view_blob(bytes) {
+                    Some(v) => v,
+                    None => {
+                        vector::decode_into(bytes, &mut buf);
+                        &buf
+                    }
+                };
                 let d = match metric {
-                    Metric::L2 => (kern.l2_squared)(q, &buf),
-                    Metric::Cosine => (kern.cosine_distance)(q, &buf),
-                    Metric::Dot => -(kern.dot)(q, &buf),
+                    Metric::L2 => (kern.l2_squared)(q, row),
+                    Metric::Cosine => (kern.cosine_distance)(q, row),
+                    Metric::Dot => -(kern.dot)(q, row),
                 };
                 if d <= top.bound() {
                     top.push(Hit { dist: d, rowid });

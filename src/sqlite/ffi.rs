@@ -94,15 +94,20 @@ unsafe fn vtab_in_raw(info: *mut ffi::sqlite3_index_info, i: c_int, handle: c_in
     }
 }
 
-unsafe fn vtab_in_first_raw(v: *mut ffi::sqlite3_value, out: *mut *mut ffi::sqlite3_value) -> c_int {
+unsafe fn vtab_in_first_raw(
+    v: *mut ffi::sqlite3_value,
+    out: *mut *mut ffi::sqlite3_value,
+) -> c_int {
     #[cfg(feature = "loadable")]
     {
         let f = api_slot(slot::VTAB_IN_FIRST);
         if f.is_null() || !host_has_vtab_in() {
             return ffi::SQLITE_MISUSE;
         }
-        let f: unsafe extern "C" fn(*mut ffi::sqlite3_value, *mut *mut ffi::sqlite3_value) -> c_int =
-            std::mem::transmute(f);
+        let f: unsafe extern "C" fn(
+            *mut ffi::sqlite3_value,
+            *mut *mut ffi::sqlite3_value,
+        ) -> c_int = std::mem::transmute(f);
         f(v, out)
     }
     #[cfg(not(feature = "loadable"))]
@@ -118,8 +123,10 @@ unsafe fn vtab_in_next_raw(v: *mut ffi::sqlite3_value, out: *mut *mut ffi::sqlit
         if f.is_null() || !host_has_vtab_in() {
             return ffi::SQLITE_MISUSE;
         }
-        let f: unsafe extern "C" fn(*mut ffi::sqlite3_value, *mut *mut ffi::sqlite3_value) -> c_int =
-            std::mem::transmute(f);
+        let f: unsafe extern "C" fn(
+            *mut ffi::sqlite3_value,
+            *mut *mut ffi::sqlite3_value,
+        ) -> c_int = std::mem::transmute(f);
         f(v, out)
     }
     #[cfg(not(feature = "loadable"))]
@@ -258,13 +265,7 @@ pub fn register(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 
 unsafe fn register_all(db: *mut ffi::sqlite3) -> c_int {
     HOST_VERSION.store(ffi::sqlite3_libversion_number(), Ordering::Relaxed);
-    let rc = ffi::sqlite3_create_module_v2(
-        db,
-        c"veclite".as_ptr(),
-        &MODULE,
-        ptr::null_mut(),
-        None,
-    );
+    let rc = ffi::sqlite3_create_module_v2(db, c"veclite".as_ptr(), &MODULE, ptr::null_mut(), None);
     if rc != ffi::SQLITE_OK {
         return rc;
     }
@@ -1113,7 +1114,9 @@ unsafe extern "C" fn x_open(
 ) -> c_int {
     guard_vtab(vtab, || {
         let c = Box::new(Cursor {
-            base: ffi::sqlite3_vtab_cursor { pVtab: ptr::null_mut() },
+            base: ffi::sqlite3_vtab_cursor {
+                pVtab: ptr::null_mut(),
+            },
             cursor: VecCursor::new(),
         });
         *pp_cursor = Box::into_raw(c) as *mut ffi::sqlite3_vtab_cursor;

@@ -75,9 +75,23 @@ pub fn arg_vector(fname: &str, v: Value<'_>) -> Result<Option<Vec<f32>>> {
         .map_err(|e| Error::usage(format!("{fname}: {e}")))
 }
 
-fn two_vectors(fname: &str, a: &[Value<'_>]) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-    let x = arg_vector(fname, a[0])?;
-    let y = arg_vector(fname, a[1])?;
+type VecArg<'a> = std::borrow::Cow<'a, [f32]>;
+
+/// A vector argument without copying when it is an aligned float32 BLOB. Such a view
+/// skips the finiteness check; callers re-check with [`arg_vector`] when the result
+/// is not finite, so bad input still gets its precise error.
+fn arg_view<'a>(fname: &str, v: Value<'a>) -> Result<Option<VecArg<'a>>> {
+    if v.value_type() == ValueType::Blob {
+        if let Some(view) = vector::view_blob(v.blob()) {
+            return Ok(Some(VecArg::Borrowed(view)));
+        }
+    }
+    Ok(arg_vector(fname, v)?.map(VecArg::Owned))
+}
+
+fn two_vectors<'a>(fname: &str, a: &[Value<'a>]) -> Result<Option<(VecArg<'a>, VecArg<'a>)>> {
+    let x = arg_view(fname, a[0])?;
+    let y = arg_view(fname, a[1])?;
     match (x, y) {
         (Some(x), Some(y)) => {
             if x.len() != y.len() {
@@ -93,32 +107,40 @@ fn two_vectors(fname: &str, a: &[Value<'_>]) -> Result<Option<(Vec<f32>, Vec<f32
     }
 }
 
+/// A distance result; a non-finite one means an input held NaN or infinity (or the
+/// sum overflowed): validate the inputs fully to report which.
+fn finite(fname: &str, a: &[Value<'_>], d: f32) -> Result<Out> {
+    if !d.is_finite() {
+        arg_vector(fname, a[0])?;
+        arg_vector(fname, a[1])?;
+    }
+    Ok(Out::Real(d as f64))
+}
+
 fn l2_distance(_: Db, a: &[Value<'_>]) -> Result<Out> {
-    Ok(match two_vectors("l2_distance", a)? {
-        Some((x, y)) => Out::Real(distance::l2(&x, &y) as f64),
-        None => Out::Null,
-    })
+    match two_vectors("l2_distance", a)? {
+        Some((x, y)) => finite("l2_distance", a, distance::l2(&x, &y)),
+        None => Ok(Out::Null),
+    }
 }
 
 fn cosine_distance(_: Db, a: &[Value<'_>]) -> Result<Out> {
-    Ok(match two_vectors("cosine_distance", a)? {
+    match two_vectors("cosine_distance", a)? {
         Some((x, y)) => {
             if distance::norm(&x) == 0.0 || distance::norm(&y) == 0.0 {
-                return Err(Error::usage(
-                    "cosine_distance: undefined for a zero vector",
-                ));
+                return Err(Error::usage("cosine_distance: undefined for a zero vector"));
             }
-            Out::Real(distance::cosine_distance(&x, &y) as f64)
+            finite("cosine_distance", a, distance::cosine_distance(&x, &y))
         }
-        None => Out::Null,
-    })
+        None => Ok(Out::Null),
+    }
 }
 
 fn inner_product(_: Db, a: &[Value<'_>]) -> Result<Out> {
-    Ok(match two_vectors("inner_product", a)? {
-        Some((x, y)) => Out::Real(distance::dot(&x, &y) as f64),
-        None => Out::Null,
-    })
+    match two_vectors("inner_product", a)? {
+        Some((x, y)) => finite("inner_product", a, distance::dot(&x, &y)),
+        None => Ok(Out::Null),
+    }
 }
 
 fn one(fname: &str, a: &[Value<'_>], f: impl FnOnce(Vec<f32>) -> Out) -> Result<Out> {

@@ -51,7 +51,10 @@ const OPS: &[(Op, &str)] = &[
 
 impl Op {
     fn name(self) -> &'static str {
-        OPS.iter().find(|(o, _)| *o == self).map(|(_, n)| *n).unwrap_or("?")
+        OPS.iter()
+            .find(|(o, _)| *o == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
     }
     /// SQL for `<lhs> <op> <rhs>`; `rhs` is the parameter text.
     pub fn sql(self, lhs: &str, rhs: &str) -> String {
@@ -287,20 +290,20 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
     if cons.iter().any(|c| is_knn(c) && !c.usable) {
         return Ok(false);
     }
-    if cons
-        .iter()
-        .any(|c| !c.usable && (c.column == lay.k() || c.column == lay.ef()) && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ)
-    {
+    if cons.iter().any(|c| {
+        !c.usable
+            && (c.column == lay.k() || c.column == lay.ef())
+            && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+    }) {
         return Ok(false);
     }
     let mut args: Vec<(usize, Arg, bool)> = Vec::new(); // (constraint, arg, omit)
     let knn_c = cons.iter().position(is_knn);
     if let Some(i) = knn_c {
         args.push((i, Arg::Query, true));
-        if let Some(i) = cons
-            .iter()
-            .position(|c| c.usable && c.column == lay.k() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ)
-        {
+        if let Some(i) = cons.iter().position(|c| {
+            c.usable && c.column == lay.k() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+        }) {
             args.push((i, Arg::K, true));
         } else if let Some(i) = cons.iter().position(|c| c.usable && c.op == OP_LIMIT) {
             args.push((i, Arg::Limit, false));
@@ -308,10 +311,9 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
                 args.push((j, Arg::Offset, false));
             }
         }
-        if let Some(i) = cons
-            .iter()
-            .position(|c| c.usable && c.column == lay.ef() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ)
-        {
+        if let Some(i) = cons.iter().position(|c| {
+            c.usable && c.column == lay.ef() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+        }) {
             args.push((i, Arg::Ef, true));
         }
     }
@@ -453,14 +455,26 @@ mod tests {
             reads_vector: false,
         };
         let s = plan.encode(&cfg);
-        assert_eq!(s, "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) novec");
+        assert_eq!(
+            s,
+            "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) novec"
+        );
         assert_eq!(Plan::decode(&s, &cfg).unwrap(), plan);
     }
 
     #[test]
     fn decode_rejects_garbage() {
         let cfg = parse(&["v float[2]", "a text"]).unwrap();
-        for s in ["", "x", "knn zz", "knn eq(b)", "knn eq(a", "knn xx(a)", "scan eq(a)x", "knn eq(%G1)"] {
+        for s in [
+            "",
+            "x",
+            "knn zz",
+            "knn eq(b)",
+            "knn eq(a",
+            "knn xx(a)",
+            "scan eq(a)x",
+            "knn eq(%G1)",
+        ] {
             assert!(Plan::decode(s, &cfg).is_err(), "{s}");
         }
     }

@@ -43,7 +43,9 @@ impl VecTable {
     fn create_shadow(&self) -> Result<()> {
         let n = &self.names;
         let mut ddl = vec![shadow::rows_ddl(n, &self.cfg)];
-        ddl.extend(shadow::index_ddl(n, &self.cfg, |name| self.name_taken(name)));
+        ddl.extend(shadow::index_ddl(n, &self.cfg, |name| {
+            self.name_taken(name)
+        }));
         ddl.push(shadow::config_ddl(n));
         ddl.push(format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
@@ -211,8 +213,7 @@ impl VecTable {
             }
             _ => super::functions::arg_vector(&col, v)?.expect("not NULL"),
         };
-        vector::check_dims(&r, self.cfg.dims)
-            .map_err(|e| Error::usage(format!("{col}: {e}")))?;
+        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{col}: {e}")))?;
         if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
@@ -305,7 +306,9 @@ impl VecTable {
         }
         let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() != 2 + n_cols {
-            return Err(Error::usage("veclite: unexpected number of columns in xUpdate"));
+            return Err(Error::usage(
+                "veclite: unexpected number of columns in xUpdate",
+            ));
         }
         self.check_computed_columns(args)?;
         let new_rowid = rowid_arg(args[1])?;
@@ -338,7 +341,10 @@ impl VecTable {
                     Some(r) => st.bind_i64(1, r)?,
                     None => st.bind_null(1)?,
                 }
-                st.bind_blob(2, &vector::to_blob(new_vector.as_ref().expect("insert has a vector")))?;
+                st.bind_blob(
+                    2,
+                    &vector::to_blob(new_vector.as_ref().expect("insert has a vector")),
+                )?;
                 for (i, v) in meta.iter().enumerate() {
                     st.bind_value(3 + i, *v)?;
                 }
@@ -453,15 +459,21 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         let key = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
         if key == "config" {
             cfg_json = serde_json::from_slice(st.column_bytes(1)).map_err(|e| {
-                Error::corrupt(format!("veclite: {}_config: bad config entry: {e}", names.table))
+                Error::corrupt(format!(
+                    "veclite: {}_config: bad config entry: {e}",
+                    names.table
+                ))
             })?;
         } else {
             info.insert(key, st.column_i64(1).into());
         }
     }
-    let cfg = cfg_json
-        .as_object()
-        .ok_or_else(|| Error::corrupt(format!("veclite: {}_config has no config entry", names.table)))?;
+    let cfg = cfg_json.as_object().ok_or_else(|| {
+        Error::corrupt(format!(
+            "veclite: {}_config has no config entry",
+            names.table
+        ))
+    })?;
     let vec_col = cfg
         .get("vector_column")
         .and_then(|v| v.as_str())
