@@ -24,4 +24,4 @@ sql/run.sh
 echo "== apsw"
 python3 tests/python/test_apsw.py
 echo "== Rust tests"
-cargo test --release --no-default-features --features bundled
+cargo test --release --no-default-features --features bundled --lib --tests

@@ -1,0 +1,986 @@
+//! HNSW index (Malkov & Yashunin), pure Rust: no SQLite in here.
+//!
+//! * Layout: vectors contiguous in one `Vec<f32>` indexed by slot; level-0 links
+//!   fixed-width (`[count, id * 2M]` per slot); upper levels per slot
+//!   (`[count, id * M]` per level).
+//! * Insert with the neighbour-selection heuristic (algorithm 4), layered search
+//!   (algorithms 2 and 5), levels from hash(seed, rowid), so the same rows give the
+//!   same graph and a rolled-back insert leaves no trace.
+//! * Delete marks a tombstone (still traversed, never returned); [`Hnsw::purge`]
+//!   unlinks tombstones and repairs their neighbours in one pass (the SQLite layer
+//!   calls it once per transaction, before writing), and frees their slots for reuse
+//!   after commit. No tombstone outlives its transaction.
+//! * A journal of node before-images per savepoint level: [`Hnsw::rollback_to`] and
+//!   [`Hnsw::rollback`] restore the index exactly; `release`/`commit` drop images.
+//! * A filtered search admits only rows a predicate accepts while walking through
+//!   the others.
+
+pub mod codec;
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+
+use crate::distance::{self, Kernels, Metric};
+
+/// Level value of a free slot.
+pub const FREE: u8 = u8::MAX;
+/// Highest level a node can get.
+pub const MAX_LEVEL: u8 = 15;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub dims: usize,
+    pub metric: Metric,
+    pub m: usize,
+    pub ef_construction: usize,
+    pub seed: u64,
+}
+
+/// A search candidate: internal distance and slot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cand {
+    pub d: f32,
+    pub id: u32,
+}
+impl Eq for Cand {}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
+    }
+}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Reusable search state: a visited set of generation tags and the two heaps.
+#[derive(Default)]
+pub struct Scratch {
+    visited: Vec<u32>,
+    tag: u32,
+    cand: BinaryHeap<Reverse<Cand>>,
+    res: BinaryHeap<Cand>,
+}
+
+impl Scratch {
+    fn reset(&mut self, n: usize) {
+        if self.visited.len() < n {
+            self.visited.resize(n, 0);
+        }
+        self.tag = self.tag.wrapping_add(1);
+        if self.tag == 0 {
+            self.visited.iter_mut().for_each(|v| *v = 0);
+            self.tag = 1;
+        }
+        self.cand.clear();
+        self.res.clear();
+    }
+    #[inline]
+    fn visit(&mut self, id: u32) -> bool {
+        let v = &mut self.visited[id as usize];
+        if *v == self.tag {
+            false
+        } else {
+            *v = self.tag;
+            true
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Image {
+    slot: u32,
+    level: u8,
+    deleted: bool,
+    rowid: i64,
+    links0: Vec<u32>,
+    upper: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct Frame {
+    level: i32,
+    touched: HashSet<u32>,
+    images: Vec<Image>,
+    entry: Option<u32>,
+    max_level: u8,
+    n_slots: usize,
+    n_tombstones: usize,
+}
+
+pub struct Hnsw {
+    p: Params,
+    m0: usize,
+    ml: f64,
+    kern: &'static Kernels,
+    vectors: Vec<f32>,
+    rowids: Vec<i64>,
+    levels: Vec<u8>,
+    deleted: Vec<bool>,
+    links0: Vec<u32>,
+    upper: Vec<Vec<u32>>,
+    map: HashMap<i64, u32>,
+    free: BTreeSet<u32>,
+    /// Slots freed by purge in the current transaction: reusable after commit.
+    pending_free: Vec<u32>,
+    entry: Option<u32>,
+    max_level: u8,
+    n_tombstones: usize,
+    journal: Vec<Frame>,
+    dirty: HashSet<u32>,
+    meta_dirty: bool,
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Hnsw {
+    pub fn new(p: Params) -> Self {
+        assert!(p.m >= 2 && p.dims >= 1);
+        let ml = 1.0 / (p.m as f64).ln();
+        Hnsw {
+            m0: 2 * p.m,
+            ml,
+            kern: distance::kernels(),
+            p,
+            vectors: Vec::new(),
+            rowids: Vec::new(),
+            levels: Vec::new(),
+            deleted: Vec::new(),
+            links0: Vec::new(),
+            upper: Vec::new(),
+            map: HashMap::new(),
+            free: BTreeSet::new(),
+            pending_free: Vec::new(),
+            entry: None,
+            max_level: 0,
+            n_tombstones: 0,
+            journal: Vec::new(),
+            dirty: HashSet::new(),
+            meta_dirty: false,
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.p
+    }
+    /// Live (searchable) rows.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    pub fn n_slots(&self) -> usize {
+        self.levels.len()
+    }
+    pub fn entry(&self) -> Option<u32> {
+        self.entry
+    }
+    pub fn max_level(&self) -> u8 {
+        self.max_level
+    }
+    pub fn contains(&self, rowid: i64) -> bool {
+        self.map.contains_key(&rowid)
+    }
+    pub fn slot_of(&self, rowid: i64) -> Option<u32> {
+        self.map.get(&rowid).copied()
+    }
+    pub fn level_of_slot(&self, slot: u32) -> u8 {
+        self.levels[slot as usize]
+    }
+    pub fn rowid_of_slot(&self, slot: u32) -> i64 {
+        self.rowids[slot as usize]
+    }
+    pub fn is_live(&self, slot: u32) -> bool {
+        (slot as usize) < self.levels.len() && self.levels[slot as usize] != FREE
+    }
+
+    /// Bytes held by the index (vectors, links, maps), for veclite_info.
+    pub fn memory_bytes(&self) -> usize {
+        self.vectors.capacity() * 4
+            + self.links0.capacity() * 4
+            + self
+                .upper
+                .iter()
+                .map(|u| u.capacity() * 4 + 24)
+                .sum::<usize>()
+            + self.rowids.capacity() * 8
+            + self.levels.capacity() * 2
+            + self.map.capacity() * 16
+    }
+
+    /// The level a row gets: a pure function of (seed, rowid).
+    pub fn level_for(&self, rowid: i64) -> u8 {
+        let h = splitmix64(self.p.seed ^ (rowid as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+        let u = ((h >> 11) as f64 + 1.0) / (1u64 << 53) as f64; // (0, 1]
+        ((-u.ln() * self.ml).floor() as u64).min(MAX_LEVEL as u64) as u8
+    }
+
+    #[inline]
+    pub fn vector(&self, slot: u32) -> &[f32] {
+        let d = self.p.dims;
+        &self.vectors[slot as usize * d..(slot as usize + 1) * d]
+    }
+
+    /// The query as the index compares it (normalised under cosine).
+    pub fn prepare_query(&self, q: &[f32]) -> Vec<f32> {
+        let mut v = q.to_vec();
+        if self.p.metric == Metric::Cosine {
+            crate::vector::normalize(&mut v);
+        }
+        v
+    }
+
+    /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot.
+    #[inline]
+    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+        let v = self.vector(slot);
+        match self.p.metric {
+            Metric::L2 => (self.kern.l2_squared)(q, v),
+            Metric::Cosine => 1.0 - (self.kern.dot)(q, v),
+            Metric::Dot => -(self.kern.dot)(q, v),
+        }
+    }
+
+    fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.p.m
+        }
+    }
+
+    pub fn links(&self, slot: u32, level: usize) -> &[u32] {
+        if level == 0 {
+            let b = slot as usize * (self.m0 + 1);
+            let n = self.links0[b] as usize;
+            &self.links0[b + 1..b + 1 + n]
+        } else {
+            let w = self.p.m + 1;
+            let u = &self.upper[slot as usize];
+            let b = (level - 1) * w;
+            if b >= u.len() {
+                return &[];
+            }
+            let n = u[b] as usize;
+            &u[b + 1..b + 1 + n]
+        }
+    }
+
+    // ---- journal ------------------------------------------------------------------
+
+    fn frame(&mut self) -> &mut Frame {
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.journal.last_mut().expect("just pushed")
+    }
+
+    fn push_frame(&mut self, level: i32) {
+        self.journal.push(Frame {
+            level,
+            touched: HashSet::new(),
+            images: Vec::new(),
+            entry: self.entry,
+            max_level: self.max_level,
+            n_slots: self.levels.len(),
+            n_tombstones: self.n_tombstones,
+        });
+    }
+
+    /// Records the before-image of `slot` once per savepoint frame.
+    fn touch(&mut self, slot: u32) {
+        self.dirty.insert(slot);
+        let s = slot as usize;
+        let (level, deleted, rowid) = (
+            self.levels.get(s).copied(),
+            self.deleted.get(s).copied(),
+            self.rowids.get(s).copied(),
+        );
+        let links0 = if s < self.levels.len() {
+            let b = s * (self.m0 + 1);
+            self.links0[b..b + self.m0 + 1].to_vec()
+        } else {
+            Vec::new()
+        };
+        let upper = self.upper.get(s).cloned().unwrap_or_default();
+        let f = self.frame();
+        if s >= f.n_slots || !f.touched.insert(slot) {
+            return;
+        }
+        f.images.push(Image {
+            slot,
+            level: level.unwrap_or(FREE),
+            deleted: deleted.unwrap_or(false),
+            rowid: rowid.unwrap_or(0),
+            links0,
+            upper,
+        });
+    }
+
+    fn touch_meta(&mut self) {
+        self.frame();
+        self.meta_dirty = true;
+    }
+
+    /// Opens savepoint level `level` (SQLite's xSavepoint).
+    pub fn savepoint(&mut self, level: i32) {
+        self.release(level);
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.push_frame(level);
+    }
+
+    /// Merges savepoint levels >= `level` into the one below (xRelease).
+    pub fn release(&mut self, level: i32) {
+        while self.journal.len() > 1 && self.journal.last().map(|f| f.level >= level) == Some(true)
+        {
+            let top = self.journal.pop().expect("len > 1");
+            let below = self.journal.last_mut().expect("len >= 1");
+            for img in top.images {
+                if (img.slot as usize) < below.n_slots && below.touched.insert(img.slot) {
+                    below.images.push(img);
+                }
+            }
+        }
+    }
+
+    fn restore_frame(&mut self, f: Frame) {
+        for img in f.images.into_iter().rev() {
+            let s = img.slot as usize;
+            if s >= self.levels.len() {
+                continue;
+            }
+            self.levels[s] = img.level;
+            self.deleted[s] = img.deleted;
+            self.rowids[s] = img.rowid;
+            let b = s * (self.m0 + 1);
+            self.links0[b..b + self.m0 + 1].copy_from_slice(&img.links0);
+            self.upper[s] = img.upper;
+        }
+        self.levels.truncate(f.n_slots);
+        self.deleted.truncate(f.n_slots);
+        self.rowids.truncate(f.n_slots);
+        self.upper.truncate(f.n_slots);
+        self.links0.truncate(f.n_slots * (self.m0 + 1));
+        self.vectors.truncate(f.n_slots * self.p.dims);
+        self.entry = f.entry;
+        self.max_level = f.max_level;
+        self.n_tombstones = f.n_tombstones;
+    }
+
+    fn rebuild_maps(&mut self) {
+        self.map.clear();
+        self.free.clear();
+        self.pending_free.clear();
+        for s in 0..self.levels.len() {
+            if self.levels[s] == FREE {
+                self.free.insert(s as u32);
+            } else if !self.deleted[s] {
+                self.map.insert(self.rowids[s], s as u32);
+            }
+        }
+    }
+
+    /// Undoes everything since savepoint `level` was opened; it stays open.
+    pub fn rollback_to(&mut self, level: i32) {
+        let mut any = false;
+        while let Some(f) = self.journal.last() {
+            if f.level < level {
+                break;
+            }
+            let f = self.journal.pop().expect("checked");
+            let keep = f.level == level;
+            let lvl = f.level;
+            self.restore_frame(f);
+            any = true;
+            if keep {
+                self.push_frame(lvl);
+                break;
+            }
+        }
+        if any {
+            self.rebuild_maps();
+        }
+    }
+
+    /// Undoes the whole transaction.
+    pub fn rollback(&mut self) {
+        let any = !self.journal.is_empty();
+        while let Some(f) = self.journal.pop() {
+            self.restore_frame(f);
+        }
+        if any {
+            self.rebuild_maps();
+        }
+        self.dirty.clear();
+        self.meta_dirty = false;
+    }
+
+    /// Forgets the journal; slots freed in the transaction become reusable.
+    pub fn commit(&mut self) {
+        self.journal.clear();
+        self.dirty.clear();
+        self.meta_dirty = false;
+        for s in self.pending_free.drain(..) {
+            self.free.insert(s);
+        }
+    }
+
+    /// Slots changed since the last commit/rollback (some may be free now), and
+    /// whether the entry point or top level changed.
+    pub fn take_dirty(&mut self) -> (Vec<u32>, bool) {
+        let mut v: Vec<u32> = self.dirty.iter().copied().collect();
+        v.sort_unstable();
+        (v, self.meta_dirty)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty() || self.meta_dirty
+    }
+
+    // ---- structure changes --------------------------------------------------------
+
+    fn set_links(&mut self, slot: u32, level: usize, ids: &[u32]) {
+        self.touch(slot);
+        let cap = self.cap(level);
+        let n = ids.len().min(cap);
+        if level == 0 {
+            let b = slot as usize * (self.m0 + 1);
+            self.links0[b] = n as u32;
+            self.links0[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
+        } else {
+            let w = self.p.m + 1;
+            let u = &mut self.upper[slot as usize];
+            let b = (level - 1) * w;
+            u[b] = n as u32;
+            u[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
+        }
+    }
+
+    fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> u32 {
+        let w = self.p.m + 1;
+        let slot = match self.free.pop_first() {
+            Some(s) => {
+                self.touch(s);
+                let i = s as usize;
+                let d = self.p.dims;
+                self.vectors[i * d..(i + 1) * d].copy_from_slice(v);
+                s
+            }
+            None => {
+                let s = self.levels.len() as u32;
+                self.levels.push(FREE);
+                self.deleted.push(false);
+                self.rowids.push(0);
+                self.links0.resize(self.links0.len() + self.m0 + 1, 0);
+                self.upper.push(Vec::new());
+                self.vectors.extend_from_slice(v);
+                self.touch(s);
+                s
+            }
+        };
+        let i = slot as usize;
+        self.levels[i] = level;
+        self.deleted[i] = false;
+        self.rowids[i] = rowid;
+        let b = i * (self.m0 + 1);
+        self.links0[b] = 0;
+        self.upper[i] = vec![0; level as usize * w];
+        self.map.insert(rowid, slot);
+        slot
+    }
+
+    /// Inserts (or replaces) the vector of `rowid`. `v` has `dims` finite elements.
+    pub fn insert(&mut self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> u32 {
+        self.frame();
+        if self.map.contains_key(&rowid) {
+            self.delete(rowid);
+        }
+        let q = self.prepare_query(v);
+        let level = self.level_for(rowid);
+        let slot = self.alloc(rowid, level, &q);
+        let Some(entry) = self.entry else {
+            self.touch_meta();
+            self.entry = Some(slot);
+            self.max_level = level;
+            return slot;
+        };
+        let mut ep = vec![Cand {
+            d: self.dist(&q, entry),
+            id: entry,
+        }];
+        let top = self.max_level;
+        for lc in ((level as usize + 1)..=(top as usize)).rev() {
+            ep = self.search_layer(&q, &ep, 1, lc, scratch, &|_| true, true);
+        }
+        for lc in (0..=(level.min(top) as usize)).rev() {
+            let w = self.search_layer(
+                &q,
+                &ep,
+                self.p.ef_construction,
+                lc,
+                scratch,
+                &|_| true,
+                true,
+            );
+            let neighbors = self.select(&w, self.p.m);
+            self.set_links(slot, lc, &neighbors);
+            for &n in &neighbors {
+                self.add_link(n, slot, lc);
+            }
+            ep = w;
+        }
+        if level > top {
+            self.touch_meta();
+            self.entry = Some(slot);
+            self.max_level = level;
+        }
+        slot
+    }
+
+    /// Adds `new` to `n`'s list at `level`, shrinking with the heuristic when full.
+    fn add_link(&mut self, n: u32, new: u32, level: usize) {
+        let cur = self.links(n, level);
+        if cur.contains(&new) {
+            return;
+        }
+        let cap = self.cap(level);
+        let mut ids: Vec<u32> = cur.to_vec();
+        ids.push(new);
+        if ids.len() > cap {
+            let base = self.vector(n).to_vec();
+            let mut cs: Vec<Cand> = ids
+                .iter()
+                .map(|&x| Cand {
+                    d: self.dist(&base, x),
+                    id: x,
+                })
+                .collect();
+            cs.sort();
+            ids = self.select(&cs, cap);
+        }
+        self.set_links(n, level, &ids);
+    }
+
+    /// Algorithm 4: keeps a candidate only if it is closer to the base than to every
+    /// neighbour already kept. `cands` is sorted nearest first.
+    fn select(&self, cands: &[Cand], m: usize) -> Vec<u32> {
+        let mut sel: Vec<u32> = Vec::with_capacity(m);
+        for c in cands {
+            if sel.len() >= m {
+                break;
+            }
+            let v = self.vector(c.id);
+            if sel.iter().all(|&s| self.dist(v, s) >= c.d) {
+                sel.push(c.id);
+            }
+        }
+        sel
+    }
+
+    /// Marks `rowid` deleted: it is still traversed but never returned, until
+    /// [`purge`](Self::purge) unlinks it. Returns false if it is not in the index.
+    pub fn delete(&mut self, rowid: i64) -> bool {
+        if !self.map.contains_key(&rowid) {
+            return false;
+        }
+        self.frame();
+        let slot = self.map.remove(&rowid).expect("checked");
+        self.touch(slot);
+        self.deleted[slot as usize] = true;
+        self.n_tombstones += 1;
+        self.touch_meta();
+        true
+    }
+
+    pub fn tombstones(&self) -> usize {
+        self.n_tombstones
+    }
+
+    /// Unlinks every tombstone and repairs the nodes that pointed to it (their new
+    /// neighbours are chosen with the heuristic among their remaining links and the
+    /// tombstone's live neighbours), then frees the tombstones' slots.
+    pub fn purge(&mut self, sc: &mut Scratch) {
+        if self.n_tombstones == 0 {
+            return;
+        }
+        self.frame();
+        let n = self.levels.len();
+        for s in 0..n as u32 {
+            let lvl = self.levels[s as usize];
+            if lvl == FREE || self.deleted[s as usize] {
+                continue;
+            }
+            for lc in 0..=lvl as usize {
+                let cur = self.links(s, lc);
+                if !cur.iter().any(|&x| self.deleted[x as usize]) {
+                    continue;
+                }
+                let mut pool: Vec<u32> = Vec::new();
+                for &x in cur {
+                    if self.deleted[x as usize] {
+                        for &y in self.links(x, lc) {
+                            if y != s && !self.deleted[y as usize] {
+                                pool.push(y);
+                            }
+                        }
+                    } else {
+                        pool.push(x);
+                    }
+                }
+                let base = self.vector(s).to_vec();
+                if pool.len() < self.cap(lc) / 2 {
+                    // Few candidates nearby: look for more from the entry point, as
+                    // an insert would, so the node does not end up isolated.
+                    pool.extend(
+                        self.search_from_entry(&base, self.p.ef_construction.min(64), lc, sc)
+                            .into_iter()
+                            .map(|c| c.id)
+                            .filter(|&x| x != s),
+                    );
+                }
+                pool.sort_unstable();
+                pool.dedup();
+                let mut cs: Vec<Cand> = pool
+                    .into_iter()
+                    .map(|x| Cand {
+                        d: self.dist(&base, x),
+                        id: x,
+                    })
+                    .collect();
+                cs.sort();
+                let sel = self.select(&cs, self.cap(lc));
+                self.set_links(s, lc, &sel);
+            }
+        }
+        let mut entry_dead = false;
+        for s in 0..n as u32 {
+            if self.levels[s as usize] != FREE && self.deleted[s as usize] {
+                self.touch(s);
+                let i = s as usize;
+                self.levels[i] = FREE;
+                self.deleted[i] = false;
+                let b = i * (self.m0 + 1);
+                self.links0[b] = 0;
+                self.upper[i] = Vec::new();
+                self.pending_free.push(s);
+                if self.entry == Some(s) {
+                    entry_dead = true;
+                }
+            }
+        }
+        self.n_tombstones = 0;
+        if entry_dead {
+            self.touch_meta();
+            let best = (0..n as u32)
+                .filter(|&s| self.levels[s as usize] != FREE)
+                .max_by_key(|&s| (self.levels[s as usize], Reverse(s)));
+            self.entry = best;
+            self.max_level = best.map(|s| self.levels[s as usize]).unwrap_or(0);
+        }
+    }
+
+    // ---- search -------------------------------------------------------------------
+
+    /// Algorithm 2. `admit` decides which nodes may enter the result set (all nodes
+    /// are traversed); with `construction` set, tombstones are admitted too.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+        admit: &dyn Fn(u32) -> bool,
+        construction: bool,
+    ) -> Vec<Cand> {
+        sc.reset(self.levels.len());
+        let ok = |id: u32| (construction || !self.deleted[id as usize]) && admit(id);
+        for &e in eps {
+            if sc.visit(e.id) {
+                sc.cand.push(Reverse(e));
+                if ok(e.id) {
+                    sc.res.push(e);
+                    if sc.res.len() > ef {
+                        sc.res.pop();
+                    }
+                }
+            }
+        }
+        while let Some(Reverse(c)) = sc.cand.pop() {
+            if sc.res.len() >= ef && c.d > sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY) {
+                break;
+            }
+            let links = self.links(c.id, level);
+            if let Some(&next) = links.first() {
+                prefetch(self.vector(next));
+            }
+            for (i, &n) in links.iter().enumerate() {
+                if let Some(&after) = links.get(i + 1) {
+                    prefetch(self.vector(after));
+                }
+                if !sc.visit(n) {
+                    continue;
+                }
+                let d = self.dist(q, n);
+                let bound = sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY);
+                if sc.res.len() < ef || d < bound {
+                    let cn = Cand { d, id: n };
+                    sc.cand.push(Reverse(cn));
+                    if ok(n) {
+                        sc.res.push(cn);
+                        if sc.res.len() > ef {
+                            sc.res.pop();
+                        }
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Cand> = sc.res.drain().collect();
+        out.sort();
+        if out.is_empty() && construction {
+            // Keep the walk going from the entry points.
+            out = eps.to_vec();
+        }
+        out
+    }
+
+    /// Layered descent from the entry point to `level`, then a search of width `ef`
+    /// there; tombstones are traversed but not returned. `q` is prepared.
+    fn search_from_entry(&self, q: &[f32], ef: usize, level: usize, sc: &mut Scratch) -> Vec<Cand> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let mut ep = vec![Cand {
+            d: self.dist(q, entry),
+            id: entry,
+        }];
+        for lc in ((level + 1)..=self.max_level as usize).rev() {
+            ep = self.search_layer(q, &ep, 1, lc, sc, &|_| true, true);
+        }
+        self.search_layer(q, &ep, ef, level, sc, &|_| true, false)
+    }
+
+    /// The k nearest live rows to `q` (raw query; normalised here when needed), as
+    /// (internal distance, rowid), nearest first, ties by rowid. `admit` filters rows.
+    pub fn search(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        sc: &mut Scratch,
+        admit: Option<&dyn Fn(i64) -> bool>,
+    ) -> Vec<(f32, i64)> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let q = self.prepare_query(q);
+        let mut ep = vec![Cand {
+            d: self.dist(&q, entry),
+            id: entry,
+        }];
+        for lc in (1..=self.max_level as usize).rev() {
+            ep = self.search_layer(&q, &ep, 1, lc, sc, &|_| true, true);
+        }
+        let ef = ef.max(k);
+        let found = match admit {
+            None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
+            Some(f) => {
+                let rowids = &self.rowids;
+                self.search_layer(&q, &ep, ef, 0, sc, &|id| f(rowids[id as usize]), false)
+            }
+        };
+        let mut out: Vec<(f32, i64)> = found
+            .into_iter()
+            .map(|c| (c.d, self.rowids[c.id as usize]))
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        out.truncate(k);
+        out
+    }
+
+    /// Internal distance between a raw query and a stored row (for exact paths that
+    /// read vectors from the index).
+    pub fn distance_to(&self, prepared_q: &[f32], slot: u32) -> f32 {
+        self.dist(prepared_q, slot)
+    }
+
+    /// Iterates live rows: (slot, rowid).
+    pub fn live(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        self.map.iter().map(|(&r, &s)| (s, r))
+    }
+
+    // ---- loading and checking -----------------------------------------------------
+
+    /// Adds a node read from storage. `v` is the stored vector (normalised here under
+    /// cosine). Call [`finish_load`](Self::finish_load) after the last one.
+    pub fn load_node(
+        &mut self,
+        slot: u32,
+        rowid: i64,
+        links: &[Vec<u32>],
+        v: &[f32],
+    ) -> Result<(), String> {
+        let s = slot as usize;
+        if links.is_empty() || links.len() > MAX_LEVEL as usize + 1 {
+            return Err(format!("node {slot}: bad level count {}", links.len()));
+        }
+        if s > 50_000_000 {
+            return Err(format!("node {slot}: slot number out of range"));
+        }
+        if s >= self.levels.len() {
+            let n = s + 1;
+            self.levels.resize(n, FREE);
+            self.deleted.resize(n, false);
+            self.rowids.resize(n, 0);
+            self.links0.resize(n * (self.m0 + 1), 0);
+            self.upper.resize(n, Vec::new());
+            self.vectors.resize(n * self.p.dims, 0.0);
+        }
+        if self.levels[s] != FREE {
+            return Err(format!("node {slot} appears twice"));
+        }
+        let level = links.len() - 1;
+        self.levels[s] = level as u8;
+        self.rowids[s] = rowid;
+        let q = self.prepare_query(v);
+        let d = self.p.dims;
+        self.vectors[s * d..(s + 1) * d].copy_from_slice(&q);
+        self.upper[s] = vec![0; level * (self.p.m + 1)];
+        for (lc, l) in links.iter().enumerate() {
+            if l.len() > self.cap(lc) {
+                return Err(format!(
+                    "node {slot}: {} links at level {lc}, at most {}",
+                    l.len(),
+                    self.cap(lc)
+                ));
+            }
+            let cap = self.cap(lc);
+            if lc == 0 {
+                let b = s * (self.m0 + 1);
+                self.links0[b] = l.len() as u32;
+                self.links0[b + 1..b + 1 + l.len()].copy_from_slice(l);
+            } else {
+                let b = (lc - 1) * (self.p.m + 1);
+                let u = &mut self.upper[s];
+                u[b] = l.len() as u32;
+                u[b + 1..b + 1 + l.len()].copy_from_slice(l);
+            }
+            let _ = cap;
+        }
+        if self.map.insert(rowid, slot).is_some() {
+            return Err(format!("rowid {rowid} has two nodes"));
+        }
+        Ok(())
+    }
+
+    /// Validates the loaded graph and sets the entry point. On error the index must
+    /// not be used.
+    pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {
+        self.free = (0..self.levels.len() as u32)
+            .filter(|&s| self.levels[s as usize] == FREE)
+            .collect();
+        self.entry = entry;
+        self.max_level = entry
+            .map(|e| self.levels.get(e as usize).copied().unwrap_or(0))
+            .unwrap_or(0);
+        let problems = self.check();
+        if let Some(p) = problems.first() {
+            return Err(format!(
+                "{p}{}",
+                if problems.len() > 1 {
+                    format!(" (and {} more)", problems.len() - 1)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        self.journal.clear();
+        self.dirty.clear();
+        self.meta_dirty = false;
+        Ok(())
+    }
+
+    /// Structural problems: links to free or missing slots, levels, entry point.
+    pub fn check(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let n = self.levels.len();
+        match self.entry {
+            None if !self.map.is_empty() => {
+                out.push("no entry point but the index has rows".into())
+            }
+            Some(e) if (e as usize) >= n || self.levels[e as usize] == FREE => {
+                out.push(format!("entry point {e} is not a live node"))
+            }
+            Some(e) => {
+                let top = (0..n)
+                    .filter(|&s| self.levels[s] != FREE)
+                    .map(|s| self.levels[s])
+                    .max();
+                if top != Some(self.levels[e as usize]) {
+                    out.push(format!("entry point {e} is not on the top level"));
+                }
+            }
+            None => {}
+        }
+        for s in 0..n {
+            let lvl = self.levels[s];
+            if lvl == FREE {
+                continue;
+            }
+            if lvl > MAX_LEVEL {
+                out.push(format!("node {s}: level {lvl} too high"));
+                continue;
+            }
+            for lc in 0..=lvl as usize {
+                let l = self.links(s as u32, lc);
+                for (i, &x) in l.iter().enumerate() {
+                    if x as usize >= n || self.levels[x as usize] == FREE {
+                        out.push(format!(
+                            "node {s} (rowid {}): link to missing node {x} at level {lc}",
+                            self.rowids[s]
+                        ));
+                    } else if (self.levels[x as usize] as usize) < lc {
+                        out.push(format!(
+                            "node {s}: link to node {x} at level {lc} above that node's level"
+                        ));
+                    } else if x as usize == s {
+                        out.push(format!("node {s}: links to itself at level {lc}"));
+                    } else if l[..i].contains(&x) {
+                        out.push(format!("node {s}: duplicate link to {x} at level {lc}"));
+                    }
+                    if out.len() > 100 {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[inline(always)]
+fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: _mm_prefetch is a hint that never faults, whatever the address; the
+        // pointer comes from a live slice.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = v.as_ptr() as *const i8;
+            _mm_prefetch(p, _MM_HINT_T0);
+            _mm_prefetch(p.add(64.min(v.len() * 4 - 1)), _MM_HINT_T0);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
