@@ -15,6 +15,7 @@
 //! * A filtered search admits only rows a predicate accepts while walking through
 //!   the others.
 
+pub mod build;
 pub mod codec;
 
 use std::cmp::{Ordering, Reverse};
@@ -52,6 +53,14 @@ impl PartialOrd for Cand {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
+}
+
+/// An insert computed against the graph but not yet applied.
+pub struct InsertPlan {
+    rowid: i64,
+    level: u8,
+    q: Vec<f32>,
+    neighbors: Vec<(usize, Vec<u32>)>,
 }
 
 /// Reusable search state: a visited set of generation tags and the two heaps.
@@ -130,6 +139,8 @@ pub struct Hnsw {
     journal: Vec<Frame>,
     dirty: HashSet<u32>,
     meta_dirty: bool,
+    /// Off while building a fresh index (nothing to undo, nothing dirty).
+    journaling: bool,
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -163,7 +174,13 @@ impl Hnsw {
             journal: Vec::new(),
             dirty: HashSet::new(),
             meta_dirty: false,
+            journaling: true,
         }
+    }
+
+    /// Turns the journal and dirty tracking off (for building a fresh index) or on.
+    pub fn set_journaling(&mut self, on: bool) {
+        self.journaling = on;
     }
 
     pub fn params(&self) -> &Params {
@@ -276,6 +293,7 @@ impl Hnsw {
     // ---- journal ------------------------------------------------------------------
 
     fn frame(&mut self) -> &mut Frame {
+        // (also used while not journaling: frames are then never filled)
         if self.journal.is_empty() {
             self.push_frame(-1);
         }
@@ -296,6 +314,9 @@ impl Hnsw {
 
     /// Records the before-image of `slot` once per savepoint frame.
     fn touch(&mut self, slot: u32) {
+        if !self.journaling {
+            return;
+        }
         self.dirty.insert(slot);
         let s = slot as usize;
         let (level, deleted, rowid) = (
@@ -325,6 +346,9 @@ impl Hnsw {
     }
 
     fn touch_meta(&mut self) {
+        if !self.journaling {
+            return;
+        }
         self.frame();
         self.meta_dirty = true;
     }
@@ -500,48 +524,75 @@ impl Hnsw {
 
     /// Inserts (or replaces) the vector of `rowid`. `v` has `dims` finite elements.
     pub fn insert(&mut self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> u32 {
-        self.frame();
+        if self.journaling {
+            self.frame();
+        }
         if self.map.contains_key(&rowid) {
             self.delete(rowid);
         }
+        let plan = self.plan_insert(rowid, v, scratch);
+        self.apply_insert(plan)
+    }
+
+    /// The read-only half of an insert: the new node's level and its neighbours at
+    /// each level, found against the current graph. Several can be computed in
+    /// parallel (see `build`).
+    pub fn plan_insert(&self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> InsertPlan {
         let q = self.prepare_query(v);
         let level = self.level_for(rowid);
-        let slot = self.alloc(rowid, level, &q);
-        let Some(entry) = self.entry else {
-            self.touch_meta();
-            self.entry = Some(slot);
-            self.max_level = level;
-            return slot;
-        };
-        let mut ep = vec![Cand {
-            d: self.dist(&q, entry),
-            id: entry,
-        }];
-        let top = self.max_level;
-        for lc in ((level as usize + 1)..=(top as usize)).rev() {
-            ep = self.search_layer(&q, &ep, 1, lc, scratch, &|_| true, true);
-        }
-        for lc in (0..=(level.min(top) as usize)).rev() {
-            let w = self.search_layer(
-                &q,
-                &ep,
-                self.p.ef_construction,
-                lc,
-                scratch,
-                &|_| true,
-                true,
-            );
-            let neighbors = self.select(&w, self.p.m);
-            self.set_links(slot, lc, &neighbors);
-            for &n in &neighbors {
-                self.add_link(n, slot, lc);
+        let mut neighbors = Vec::new();
+        if let Some(entry) = self.entry {
+            let mut ep = vec![Cand {
+                d: self.dist(&q, entry),
+                id: entry,
+            }];
+            let top = self.max_level;
+            for lc in ((level as usize + 1)..=(top as usize)).rev() {
+                ep = self.search_layer(&q, &ep, 1, lc, scratch, &|_| true, true);
             }
-            ep = w;
+            for lc in (0..=(level.min(top) as usize)).rev() {
+                let w = self.search_layer(
+                    &q,
+                    &ep,
+                    self.p.ef_construction,
+                    lc,
+                    scratch,
+                    &|_| true,
+                    true,
+                );
+                neighbors.push((lc, self.select(&w, self.p.m)));
+                ep = w;
+            }
         }
-        if level > top {
+        InsertPlan {
+            rowid,
+            level,
+            q,
+            neighbors,
+        }
+    }
+
+    /// The writing half of an insert.
+    pub fn apply_insert(&mut self, plan: InsertPlan) -> u32 {
+        let slot = self.alloc(plan.rowid, plan.level, &plan.q);
+        let had_entry = self.entry.is_some();
+        for (lc, nb) in &plan.neighbors {
+            // Neighbours freed since the plan was made (not possible within one
+            // build, but cheap to guard) are skipped.
+            let nb: Vec<u32> = nb
+                .iter()
+                .copied()
+                .filter(|&n| self.is_live(n) && n != slot)
+                .collect();
+            self.set_links(slot, *lc, &nb);
+            for &n in &nb {
+                self.add_link(n, slot, *lc);
+            }
+        }
+        if !had_entry || plan.level > self.max_level {
             self.touch_meta();
             self.entry = Some(slot);
-            self.max_level = level;
+            self.max_level = plan.level;
         }
         slot
     }

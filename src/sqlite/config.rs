@@ -6,6 +6,8 @@ use crate::distance::Metric;
 use crate::error::{Error, Result};
 
 pub const MAX_DIMS: usize = 8192;
+/// Tables smaller than this are searched exactly (measured: see BENCHMARKS.md).
+pub const DEFAULT_EXACT_THRESHOLD: usize = 1000;
 pub const RESERVED: &[&str] = &["distance", "k", "ef", "query", "rowid", "oid", "_rowid_"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +45,9 @@ pub struct TableConfig {
     pub m: usize,
     pub ef_construction: usize,
     pub ef_search: usize,
+    /// Below this many rows a KNN query scans exactly instead of walking the graph
+    /// (0 = always use the graph).
+    pub exact_threshold: usize,
     pub meta: Vec<MetaColumn>,
 }
 
@@ -72,6 +77,7 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
     let mut m: Option<usize> = None;
     let mut efc: Option<usize> = None;
     let mut efs: Option<usize> = None;
+    let mut exact: Option<usize> = None;
     let mut meta: Vec<MetaColumn> = Vec::new();
     let mut names: Vec<String> = Vec::new();
 
@@ -120,9 +126,15 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
                     }
                     efs = Some(int_option("ef_search", &val, 1, 10_000)?);
                 }
+                "exact_threshold" => {
+                    if exact.is_some() {
+                        return Err(dup("exact_threshold"));
+                    }
+                    exact = Some(int_option("exact_threshold", &val, 0, 1_000_000_000)?);
+                }
                 _ => {
                     return Err(Error::config(format!(
-                        "veclite: unknown option '{}': options are distance, m, ef_construction, ef_search",
+                        "veclite: unknown option '{}': options are distance, m, ef_construction, ef_search, exact_threshold",
                         arg[..eq].trim()
                     )))
                 }
@@ -212,6 +224,7 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
         m: m.unwrap_or(16),
         ef_construction: efc.unwrap_or(200),
         ef_search: efs.unwrap_or(64),
+        exact_threshold: exact.unwrap_or(DEFAULT_EXACT_THRESHOLD),
         meta,
     })
 }

@@ -154,7 +154,23 @@ impl VecCursor {
             };
             let (q, blob) = query.expect("knn plan has a query");
             let ef = ef.unwrap_or(t.cfg.ef_search as i64).max(k);
-            let hits = exact_knn(t, &filters, &q, k as usize)?;
+            // The graph walk or the exact scan is chosen here, at run time: filtered
+            // queries and tables below exact_threshold rows scan exactly.
+            let threshold = t.cfg.exact_threshold;
+            let use_graph = filters.is_empty() && t.index()?.hnsw.len() >= threshold.max(1);
+            let hits = if use_graph {
+                let st = t.index()?;
+                let found = st
+                    .hnsw
+                    .search(&q, k as usize, ef as usize, &mut st.scratch, None);
+                found
+                    .into_iter()
+                    .map(|(dist, rowid)| Hit { dist, rowid })
+                    .collect()
+            } else {
+                exact_knn(t, &filters, &q, k as usize)?
+            };
+            t.count_search(use_graph);
             self.mode = Mode::List {
                 hits,
                 pos: 0,

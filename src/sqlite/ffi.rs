@@ -342,6 +342,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 pub struct Db(*mut ffi::sqlite3);
 
 impl Db {
+    /// The handle's address (identifies the connection, e.g. in stats keys).
+    pub fn ptr(self) -> *const c_void {
+        self.0 as *const c_void
+    }
+
     fn errmsg(self) -> String {
         // SAFETY: sqlite3_errmsg returns a valid NUL-terminated string owned by db.
         unsafe {

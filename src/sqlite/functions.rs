@@ -46,6 +46,13 @@ pub static FUNCTIONS: &[FuncDef] = &[
     def("veclite_version", 0, PURE, veclite_version),
     def("knn_match", 2, PURE, knn_match_outside),
     def("veclite_info", 1, ffi::SQLITE_INNOCUOUS, veclite_info),
+    def("veclite_check", 1, ffi::SQLITE_INNOCUOUS, veclite_check),
+    def(
+        "veclite_rebuild",
+        1,
+        ffi::SQLITE_DIRECTONLY,
+        veclite_rebuild,
+    ),
     FuncDef {
         name: "veclite_test_panic",
         n_args: 0,
@@ -192,6 +199,22 @@ fn veclite_info(db: Db, a: &[Value<'_>]) -> Result<Out> {
     }
     let name = String::from_utf8_lossy(a[0].text()).into_owned();
     super::vtab::table_info(db, &name).map(Out::Text)
+}
+
+fn veclite_check(db: Db, a: &[Value<'_>]) -> Result<Out> {
+    if a[0].is_null() {
+        return Ok(Out::Null);
+    }
+    let name = String::from_utf8_lossy(a[0].text()).into_owned();
+    super::vtab::table_check(db, &name).map(Out::Text)
+}
+
+fn veclite_rebuild(db: Db, a: &[Value<'_>]) -> Result<Out> {
+    if a[0].is_null() {
+        return Ok(Out::Null);
+    }
+    let name = String::from_utf8_lossy(a[0].text()).into_owned();
+    super::vtab::table_rebuild(db, &name).map(Out::Integer)
 }
 
 fn test_panic(_: Db, _: &[Value<'_>]) -> Result<Out> {

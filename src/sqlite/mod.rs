@@ -1,5 +1,6 @@
 //! Everything that touches SQLite. `ffi.rs` holds all of the unsafe code.
 
+pub mod cache;
 pub mod config;
 pub mod cursor;
 pub mod ffi;

@@ -83,6 +83,18 @@ pub fn index_ddl(n: &Names, cfg: &TableConfig, taken: impl Fn(&str) -> bool) -> 
         .collect()
 }
 
+/// One row per HNSW node: its slot, the rowid it indexes, and its links
+/// (`hnsw::codec`). INTEGER PRIMARY KEY, so VACUUM keeps slot numbers.
+pub fn graph_ddl(n: &Names) -> String {
+    format!(
+        "CREATE TABLE {}(slot INTEGER PRIMARY KEY, rowid INTEGER NOT NULL, node BLOB NOT NULL)",
+        n.q("graph")
+    )
+}
+
+/// Seed of the level hash (fixed, so the same rows always give the same graph).
+pub const DEFAULT_SEED: i64 = 0x5EED_7AB1E;
+
 pub fn config_ddl(n: &Names) -> String {
     format!(
         "CREATE TABLE {}(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
@@ -109,6 +121,7 @@ pub fn config_json(cfg: &TableConfig) -> String {
         "m": cfg.m,
         "ef_construction": cfg.ef_construction,
         "ef_search": cfg.ef_search,
+        "exact_threshold": cfg.exact_threshold,
         "columns": cols,
     })
     .to_string()

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::cache::IndexState;
 use super::config::{self, quote_ident, TableConfig};
 use super::ffi::{Db, IndexInfo, OnConflict, Stmt, Value, ValueType};
 use super::plan::{self, Layout};
@@ -18,6 +19,11 @@ pub struct VecTable {
     format_checked: bool,
     /// Row-count estimate for the planner (refreshed by full scans and KNN queries).
     pub est_rows: f64,
+    /// The in-memory HNSW index, loaded on first use (see cache.rs).
+    pub index: Option<IndexState>,
+    /// Savepoint levels open in the current transaction, so an index loaded in the
+    /// middle of one gets matching journal frames.
+    open_savepoints: Vec<i32>,
 }
 
 impl VecTable {
@@ -33,6 +39,8 @@ impl VecTable {
             stmts: HashMap::new(),
             format_checked: false,
             est_rows: 100_000.0,
+            index: None,
+            open_savepoints: Vec::new(),
         };
         if create {
             t.create_shadow()?;
@@ -46,13 +54,15 @@ impl VecTable {
         ddl.extend(shadow::index_ddl(n, &self.cfg, |name| {
             self.name_taken(name)
         }));
+        ddl.push(shadow::graph_ddl(n));
         ddl.push(shadow::config_ddl(n));
         ddl.push(format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
-             ('generation', 0), ('created_by', 'veclite {}'), ('config', {})",
+             ('generation', 0), ('entry', NULL), ('seed', {}), ('created_by', 'veclite {}'), ('config', {})",
             n.q("config"),
             shadow::FORMAT_READ,
             shadow::FORMAT_WRITE,
+            shadow::DEFAULT_SEED,
             env!("CARGO_PKG_VERSION"),
             sql_string(&shadow::config_json(&self.cfg))
         ));
@@ -131,7 +141,7 @@ impl VecTable {
             schema: self.names.schema.clone(),
             table: new_name.to_string(),
         };
-        for s in ["rows", "config"] {
+        for s in ["rows", "config", "graph"] {
             self.db.exec(&format!(
                 "ALTER TABLE {} RENAME TO {}",
                 self.names.q(s),
@@ -253,7 +263,50 @@ impl VecTable {
         st.bind_i64(1, rowid)?;
         let r = st.run();
         self.put_stmt(sql, st);
+        r?;
+        self.index()?.hnsw.delete(rowid);
+        Ok(())
+    }
+
+    fn stored_vector(&mut self, rowid: i64) -> Result<Vec<f32>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE rowid = ?1",
+            quote_ident(&self.cfg.vector_name),
+            self.names.q("rows")
+        );
+        let mut st = self.take_stmt(&sql)?;
+        let r = (|| {
+            st.bind_i64(1, rowid)?;
+            if !st.step()? {
+                return Err(Error::corrupt(format!(
+                    "veclite: {}: row {rowid} vanished",
+                    self.names.table
+                )));
+            }
+            vector::from_blob(st.column_bytes(0)).map_err(|e| {
+                Error::corrupt(format!(
+                    "veclite: {}_rows: row {rowid}: {e}",
+                    self.names.table
+                ))
+            })
+        })();
+        self.put_stmt(sql, st);
         r
+    }
+
+    /// Loads the index with journal frames for the savepoints already open.
+    pub fn index_for_write(&mut self) -> Result<()> {
+        let was_loaded = self.index.is_some();
+        self.index()?;
+        if !was_loaded {
+            let levels = self.open_savepoints.clone();
+            if let Some(st) = self.index.as_mut() {
+                for l in levels {
+                    st.hnsw.savepoint(l);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a rowid conflict on `rowid` per the statement's conflict clause.
@@ -299,12 +352,28 @@ impl VecTable {
     /// the table untouched. Returns the new rowid for INSERTs.
     pub fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
         self.ensure_format()?;
+        let n_cols = 1 + self.cfg.meta.len() + 4;
+        if args.len() == 2 + n_cols && args[0].is_null() {
+            let q = args[2 + self.layout().query() as usize];
+            if q.value_type() == ValueType::Text && q.text() == REBUILD_COMMAND.as_bytes() {
+                // veclite_rebuild(): no row is written; the index is rebuilt from the
+                // rows (even when the stored graph is damaged) and saved at xSync.
+                self.rebuild_index()?;
+                let levels = self.open_savepoints.clone();
+                if let Some(st) = self.index.as_mut() {
+                    for l in levels {
+                        st.hnsw.savepoint(l);
+                    }
+                }
+                return Ok(None);
+            }
+        }
+        self.index_for_write()?;
         if args.len() == 1 {
             let rowid = args[0].i64();
             self.delete_row(rowid)?;
             return Ok(None);
         }
-        let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() != 2 + n_cols {
             return Err(Error::usage(
                 "veclite: unexpected number of columns in xUpdate",
@@ -353,6 +422,9 @@ impl VecTable {
             self.put_stmt(sql, st);
             r?;
             let rowid = self.db.last_insert_rowid();
+            let v = new_vector.expect("insert has a vector");
+            let st = self.index()?;
+            st.hnsw.insert(rowid, &v, &mut st.scratch);
             return Ok(Some(rowid));
         }
         // UPDATE
@@ -361,6 +433,13 @@ impl VecTable {
         if new_rowid != old_rowid {
             self.resolve_conflict(new_rowid)?;
         }
+        // The vector the index must hold for the row after the UPDATE (None: the
+        // index entry stays as it is).
+        let index_vector = match (&new_vector, new_rowid != old_rowid) {
+            (Some(v), _) => Some(v.clone()),
+            (None, true) => Some(self.stored_vector(old_rowid)?),
+            (None, false) => None,
+        };
         let mut sets = vec!["rowid = ?1".to_string()];
         if new_vector.is_some() {
             sets.push(format!("{} = ?2", quote_ident(&self.cfg.vector_name)));
@@ -388,31 +467,52 @@ impl VecTable {
         })();
         self.put_stmt(sql, st);
         r?;
+        if let Some(v) = index_vector {
+            let st = self.index()?;
+            st.hnsw.delete(old_rowid);
+            st.hnsw.insert(new_rowid, &v, &mut st.scratch);
+        }
         Ok(None)
     }
 
     pub fn begin(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
     pub fn sync(&mut self) -> Result<()> {
-        Ok(())
+        self.sync_index()
     }
     pub fn commit(&mut self) -> Result<()> {
+        self.open_savepoints.clear();
+        self.commit_index();
         Ok(())
     }
     pub fn rollback(&mut self) -> Result<()> {
+        self.open_savepoints.clear();
+        self.rollback_index();
         Ok(())
     }
-    pub fn savepoint(&mut self, _level: i32) -> Result<()> {
+    pub fn savepoint(&mut self, level: i32) -> Result<()> {
+        self.open_savepoints.retain(|&l| l < level);
+        self.open_savepoints.push(level);
+        self.savepoint_index(level);
         Ok(())
     }
-    pub fn release(&mut self, _level: i32) -> Result<()> {
+    pub fn release(&mut self, level: i32) -> Result<()> {
+        self.open_savepoints.retain(|&l| l < level);
+        self.release_index(level);
         Ok(())
     }
-    pub fn rollback_to(&mut self, _level: i32) -> Result<()> {
+    pub fn rollback_to(&mut self, level: i32) -> Result<()> {
+        self.open_savepoints.retain(|&l| l <= level);
+        self.rollback_index_to(level);
         Ok(())
     }
 }
+
+/// The value of the hidden `query` column that makes an INSERT a rebuild command
+/// (what veclite_rebuild() sends).
+pub const REBUILD_COMMAND: &str = "veclite:rebuild";
 
 /// The new-rowid argument of xUpdate: NULL (choose one) or an integer.
 fn rowid_arg(v: Value<'_>) -> Result<Option<i64>> {
@@ -496,15 +596,113 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         }
     }
     let mut params = serde_json::Map::new();
-    for k in ["m", "ef_construction", "ef_search"] {
+    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
         if let Some(v) = cfg.get(k) {
             params.insert(k.into(), v.clone());
         }
     }
     info.insert("params".into(), params.into());
-    info.insert("index".into(), "exact".into());
+    let stats = super::cache::stats(&super::cache::stats_key(db, &names.schema, &names.table));
+    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("graph")), false)?;
+    st.step()?;
+    info.insert("graph_nodes".into(), st.column_i64(0).into());
+    info.insert("levels".into(), (stats.levels as i64 + 1).into());
+    info.insert("memory_bytes".into(), stats.memory_bytes.into());
+    info.insert(
+        "searches".into(),
+        serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),
+    );
+    info.insert("index_loads".into(), stats.loads.into());
+    info.insert(
+        "last_load_ms".into(),
+        ((stats.last_load_ms * 1000.0).round() / 1000.0).into(),
+    );
     info.insert("simd".into(), distance::kernels().name.into());
     Ok(serde_json::Value::Object(info).to_string())
+}
+
+/// Reads a table's configuration back from its `T_config` (for functions, which
+/// have no vtab instance).
+fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
+    let mut st = db.prepare(
+        &format!(
+            "SELECT value FROM {} WHERE key = 'config'",
+            names.q("config")
+        ),
+        false,
+    )?;
+    if !st.step()? {
+        return Err(Error::corrupt(format!(
+            "veclite: {}_config has no config entry",
+            names.table
+        )));
+    }
+    let j: serde_json::Value = serde_json::from_slice(st.column_bytes(0)).map_err(|e| {
+        Error::corrupt(format!(
+            "veclite: {}_config: bad config entry: {e}",
+            names.table
+        ))
+    })?;
+    let bad = || Error::corrupt(format!("veclite: {}_config: bad config entry", names.table));
+    let mut args: Vec<String> = vec![format!(
+        "{} float[{}]",
+        quote_ident(j["vector_column"].as_str().ok_or_else(bad)?),
+        j["dims"].as_u64().ok_or_else(bad)?
+    )];
+    for c in j["columns"].as_array().ok_or_else(bad)? {
+        let mut a = format!(
+            "{} {}",
+            quote_ident(c["name"].as_str().ok_or_else(bad)?),
+            c["type"].as_str().ok_or_else(bad)?
+        );
+        if let Some(coll) = c["collate"].as_str() {
+            a.push_str(&format!(" COLLATE {coll}"));
+        }
+        args.push(a);
+    }
+    args.push(format!(
+        "distance = {}",
+        j["metric"].as_str().ok_or_else(bad)?
+    ));
+    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
+        if let Some(v) = j[k].as_u64() {
+            args.push(format!("{k} = {v}"));
+        }
+    }
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    config::parse(&refs)
+}
+
+/// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
+pub fn table_check(db: Db, name: &str) -> Result<String> {
+    let (schema, table) = resolve_table(db, name)?;
+    let names = Names { schema, table };
+    let cfg = stored_config(db, &names)?;
+    let (h, mut problems) = super::cache::load(db, &names, &cfg)?;
+    if problems.is_empty() {
+        problems = h.check();
+    }
+    Ok(if problems.is_empty() {
+        "ok".into()
+    } else {
+        problems.join("\n")
+    })
+}
+
+/// `veclite_rebuild('t')`: rebuilds the index from the rows through the table
+/// itself (so this connection's index and transaction stay consistent); returns the
+/// row count.
+pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
+    let (schema, table) = resolve_table(db, name)?;
+    db.exec(&format!(
+        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
+        quote_ident(&schema),
+        quote_ident(&table)
+    ))?;
+    let names = Names { schema, table };
+    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
+    st.step()?;
+    Ok(st.column_i64(0))
 }
 
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,

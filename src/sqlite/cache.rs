@@ -1,0 +1,454 @@
+//! The per-connection in-memory HNSW index of a table: lazy load from the shadow
+//! tables, the staleness rule, persistence at xSync, and the transaction hooks.
+//!
+//! Rules (see ARCHITECTURE.md, "Transactions"):
+//! * The index is loaded on first use from `T_graph` joined with `T_rows`.
+//! * Before each use, the `generation` stored in `T_config` is read inside the
+//!   connection's current transaction; if it differs from the one the index was
+//!   built at, the index is reloaded. Every write transaction bumps it in xSync. So
+//!   another connection's or process's commit, a rolled-back rebuild, and a WAL
+//!   reader on an older snapshot are all handled by one rule.
+//! * In-memory changes are journaled per savepoint (`hnsw` module); xRollback and
+//!   xRollbackTo restore them. Dirty nodes are written once per transaction in xSync
+//!   (after tombstones are purged), never in xCommit, whose errors SQLite ignores.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::config::{quote_ident, TableConfig};
+use super::ffi::{Db, ValueType};
+use super::shadow::{self, Names};
+use super::vtab::VecTable;
+use crate::error::{Error, Result};
+use crate::hnsw::{codec, Hnsw, Params, Scratch};
+use crate::vector;
+
+pub struct IndexState {
+    pub hnsw: Hnsw,
+    pub scratch: Scratch,
+    /// The stored generation this index corresponds to.
+    pub generation: i64,
+    pending_generation: Option<i64>,
+    /// Rebuilt in the current transaction: the whole graph is rewritten at xSync and
+    /// a rollback drops the index (it is reloaded from the restored tables).
+    rebuilt: bool,
+}
+
+/// What a table's searches did, for veclite_info. Keyed by connection and table.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub graph_searches: u64,
+    pub exact_searches: u64,
+    pub loads: u64,
+    pub last_load_ms: f64,
+    pub memory_bytes: usize,
+    pub levels: u8,
+}
+
+fn stats_map() -> &'static Mutex<HashMap<String, Stats>> {
+    static M: OnceLock<Mutex<HashMap<String, Stats>>> = OnceLock::new();
+    M.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+pub fn stats_key(db: Db, schema: &str, table: &str) -> String {
+    format!(
+        "{:p}/{}/{}",
+        db.ptr(),
+        schema.to_ascii_lowercase(),
+        table.to_ascii_lowercase()
+    )
+}
+
+pub fn stats(key: &str) -> Stats {
+    stats_map()
+        .lock()
+        .map(|m| m.get(key).cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+pub fn with_stats(key: &str, f: impl FnOnce(&mut Stats)) {
+    if let Ok(mut m) = stats_map().lock() {
+        f(m.entry(key.to_string()).or_default());
+    }
+}
+
+pub fn params(cfg: &TableConfig, seed: i64) -> Params {
+    Params {
+        dims: cfg.dims,
+        metric: cfg.metric,
+        m: cfg.m,
+        ef_construction: cfg.ef_construction,
+        seed: seed as u64,
+    }
+}
+
+fn damaged(table: &str, detail: &str) -> Error {
+    Error::corrupt(format!(
+        "veclite: table {table}: the graph in {table}_graph is damaged ({detail}); \
+         run SELECT veclite_rebuild('{table}') to rebuild it from the rows"
+    ))
+}
+
+/// Reads `key` from `T_config` as an integer (None for NULL or a missing key).
+pub fn config_int(db: Db, names: &Names, key: &str) -> Result<Option<i64>> {
+    let mut st = db.prepare(
+        &format!("SELECT value FROM {} WHERE key = ?1", names.q("config")),
+        false,
+    )?;
+    st.bind_text(1, key.as_bytes())?;
+    if st.step()? {
+        match st.column_type(0) {
+            ValueType::Null => Ok(None),
+            ValueType::Integer => Ok(Some(st.column_i64(0))),
+            _ => Err(Error::corrupt(format!(
+                "veclite: table {}: {}_config entry '{key}' is not an integer",
+                names.table, names.table
+            ))),
+        }
+    } else {
+        Ok(None)
+    }
+}
+
+/// Loads the graph of a table from its shadow tables. Every problem found is
+/// returned (for veclite_check); the index is only usable if there are none.
+pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<String>)> {
+    let seed = config_int(db, names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
+    let entry = config_int(db, names, "entry")?;
+    let mut h = Hnsw::new(params(cfg, seed));
+    let mut problems = Vec::new();
+    let sql = format!(
+        "SELECT g.slot, g.rowid, g.node, r.{} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid ORDER BY g.slot",
+        quote_ident(&cfg.vector_name),
+        names.q("graph"),
+        names.q("rows")
+    );
+    let mut st = db.prepare(&sql, false)?;
+    let m = cfg.m;
+    let mut buf = Vec::with_capacity(cfg.dims);
+    let mut nodes = 0usize;
+    while st.step()? {
+        nodes += 1;
+        let slot = st.column_i64(0);
+        let rowid = st.column_i64(1);
+        if !(0..=u32::MAX as i64 / 2).contains(&slot) {
+            problems.push(format!("node {slot}: slot number out of range"));
+            continue;
+        }
+        if st.column_type(3) == ValueType::Null {
+            problems.push(format!(
+                "node {slot} indexes rowid {rowid}, which has no row"
+            ));
+            continue;
+        }
+        let links = match codec::decode(st.column_bytes(2), |l| if l == 0 { 2 * m } else { m }) {
+            Ok(l) => l,
+            Err(e) => {
+                problems.push(format!("node {slot}: {e}"));
+                continue;
+            }
+        };
+        let vb = st.column_bytes(3);
+        if vb.len() != cfg.dims * 4 {
+            problems.push(format!(
+                "row {rowid} has a vector of {} bytes, expected {}",
+                vb.len(),
+                cfg.dims * 4
+            ));
+            continue;
+        }
+        vector::decode_into(vb, &mut buf);
+        if let Err(e) = h.load_node(slot as u32, rowid, &links, &buf) {
+            problems.push(e);
+        }
+        if problems.len() > 100 {
+            break;
+        }
+    }
+    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
+    st.step()?;
+    let rows = st.column_i64(0) as usize;
+    if problems.is_empty() && rows != h.len() {
+        // Name a few of the rows that have no node.
+        let mut st = db.prepare(
+            &format!(
+                "SELECT rowid FROM {} WHERE rowid NOT IN (SELECT rowid FROM {}) LIMIT 5",
+                names.q("rows"),
+                names.q("graph")
+            ),
+            false,
+        )?;
+        let mut ids = Vec::new();
+        while st.step()? {
+            ids.push(st.column_i64(0).to_string());
+        }
+        problems.push(format!(
+            "{} rows but {} graph nodes (rows without a node: {})",
+            rows,
+            nodes,
+            ids.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        if let Some(e) = entry {
+            if !(0..=u32::MAX as i64).contains(&e) {
+                problems.push(format!("entry point {e} out of range"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        if let Err(e) = h.finish_load(entry.map(|e| e as u32)) {
+            problems.push(e);
+        }
+    }
+    Ok((h, problems))
+}
+
+impl VecTable {
+    fn stats_key(&self) -> String {
+        stats_key(self.db, &self.names.schema, &self.names.table)
+    }
+
+    pub fn stored_generation(&mut self) -> Result<i64> {
+        let sql = format!(
+            "SELECT value FROM {} WHERE key = 'generation'",
+            self.names.q("config")
+        );
+        let mut st = self.take_stmt(&sql)?;
+        let r = (|| {
+            if st.step()? && st.column_type(0) == ValueType::Integer {
+                Ok(st.column_i64(0))
+            } else {
+                Err(Error::corrupt(format!(
+                    "veclite: table {}: {}_config has no valid generation",
+                    self.names.table, self.names.table
+                )))
+            }
+        })();
+        self.put_stmt(sql, st);
+        r
+    }
+
+    /// The table's index, loaded or reloaded as needed so it matches what this
+    /// connection's transaction sees.
+    pub fn index(&mut self) -> Result<&mut IndexState> {
+        let stored = self.stored_generation()?;
+        let fresh = match &self.index {
+            Some(st) => st.generation == stored || st.hnsw.has_changes() || st.rebuilt,
+            None => false,
+        };
+        if !fresh {
+            self.index = None;
+            let t0 = std::time::Instant::now();
+            let (h, problems) = load(self.db, &self.names, &self.cfg)?;
+            if let Some(p) = problems.first() {
+                let more = if problems.len() > 1 {
+                    format!("; and {} more problems", problems.len() - 1)
+                } else {
+                    String::new()
+                };
+                return Err(damaged(&self.names.table, &format!("{p}{more}")));
+            }
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            let (mem, lv) = (h.memory_bytes(), h.max_level());
+            with_stats(&self.stats_key(), |s| {
+                s.loads += 1;
+                s.last_load_ms = ms;
+                s.memory_bytes = mem;
+                s.levels = lv;
+            });
+            self.index = Some(IndexState {
+                hnsw: h,
+                scratch: Scratch::default(),
+                generation: stored,
+                pending_generation: None,
+                rebuilt: false,
+            });
+        }
+        Ok(self.index.as_mut().expect("loaded above"))
+    }
+
+    /// Rebuilds the in-memory index from the rows; written out at xSync.
+    pub fn rebuild_index(&mut self) -> Result<usize> {
+        let stored = self.stored_generation()?;
+        let seed = config_int(self.db, &self.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
+        let sql = format!(
+            "SELECT rowid, {} FROM {} ORDER BY rowid",
+            quote_ident(&self.cfg.vector_name),
+            self.names.q("rows")
+        );
+        let mut st = self.db.prepare(&sql, false)?;
+        let mut rows: Vec<(i64, Vec<f32>)> = Vec::new();
+        while st.step()? {
+            let rowid = st.column_i64(0);
+            let b = st.column_bytes(1);
+            if b.len() != self.cfg.dims * 4 {
+                return Err(Error::corrupt(format!(
+                    "veclite: {}_rows: row {rowid} has a vector of {} bytes, expected {}; the rows table itself is damaged",
+                    self.names.table,
+                    b.len(),
+                    self.cfg.dims * 4
+                )));
+            }
+            let mut v = Vec::new();
+            vector::decode_into(b, &mut v);
+            rows.push((rowid, v));
+            if rows.len() % 4096 == 0 && super::ffi::is_interrupted(self.db) {
+                return Err(Error::Sqlite {
+                    code: rusqlite::ffi::SQLITE_INTERRUPT,
+                    msg: "interrupted".into(),
+                });
+            }
+        }
+        let h = crate::hnsw::build::build_parallel(params(&self.cfg, seed), &rows);
+        let n = h.len();
+        self.index = Some(IndexState {
+            hnsw: h,
+            scratch: Scratch::default(),
+            generation: stored,
+            pending_generation: None,
+            rebuilt: true,
+        });
+        Ok(n)
+    }
+
+    /// xSync: purge tombstones, write dirty nodes, entry point and a new generation.
+    pub fn sync_index(&mut self) -> Result<()> {
+        let Some(st) = self.index.as_mut() else {
+            return Ok(());
+        };
+        if !st.hnsw.has_changes() && !st.rebuilt {
+            return Ok(());
+        }
+        // Our writes must not change what last_insert_rowid() reports to the user.
+        let last_rowid = self.db.last_insert_rowid();
+        let r = self.write_index();
+        self.db.set_last_insert_rowid(last_rowid);
+        r
+    }
+
+    fn write_index(&mut self) -> Result<()> {
+        let st = self.index.as_mut().expect("checked by sync_index");
+        st.hnsw.purge(&mut st.scratch);
+        let rebuilt = st.rebuilt;
+        let (dirty, _) = st.hnsw.take_dirty();
+        let dirty: Vec<u32> = if rebuilt {
+            (0..st.hnsw.n_slots() as u32).collect()
+        } else {
+            dirty
+        };
+        let entry = st.hnsw.entry();
+        if rebuilt {
+            self.db
+                .exec(&format!("DELETE FROM {}", self.names.q("graph")))?;
+        }
+        let up = format!(
+            "INSERT OR REPLACE INTO {}(slot, rowid, node) VALUES (?1, ?2, ?3)",
+            self.names.q("graph")
+        );
+        let del = format!("DELETE FROM {} WHERE slot = ?1", self.names.q("graph"));
+        let mut ups = self.take_stmt(&up)?;
+        let mut dels = self.take_stmt(&del)?;
+        let st = self.index.as_ref().expect("checked");
+        let r = (|| -> Result<()> {
+            for &slot in &dirty {
+                if st.hnsw.is_live(slot) {
+                    let lv = st.hnsw.level_of_slot(slot) as usize;
+                    let lists: Vec<&[u32]> = (0..=lv).map(|l| st.hnsw.links(slot, l)).collect();
+                    ups.bind_i64(1, slot as i64)?;
+                    ups.bind_i64(2, st.hnsw.rowid_of_slot(slot))?;
+                    ups.bind_blob(3, &codec::encode(&lists))?;
+                    ups.run()?;
+                } else {
+                    dels.bind_i64(1, slot as i64)?;
+                    dels.run()?;
+                }
+            }
+            Ok(())
+        })();
+        self.put_stmt(up, ups);
+        self.put_stmt(del, dels);
+        r?;
+        let gen = self.stored_generation()? + 1;
+        let sql = format!(
+            "INSERT OR REPLACE INTO {}(key, value) VALUES ('entry', ?1), ('generation', ?2)",
+            self.names.q("config")
+        );
+        let mut s = self.take_stmt(&sql)?;
+        let r = (|| -> Result<()> {
+            match entry {
+                Some(e) => s.bind_i64(1, e as i64)?,
+                None => s.bind_null(1)?,
+            }
+            s.bind_i64(2, gen)?;
+            s.run()
+        })();
+        self.put_stmt(sql, s);
+        r?;
+        if let Some(st) = self.index.as_mut() {
+            st.pending_generation = Some(gen);
+        }
+        Ok(())
+    }
+
+    pub fn commit_index(&mut self) {
+        let key = self.stats_key();
+        if let Some(st) = self.index.as_mut() {
+            st.hnsw.commit();
+            if let Some(g) = st.pending_generation.take() {
+                st.generation = g;
+            }
+            st.rebuilt = false;
+            let (mem, lv) = (st.hnsw.memory_bytes(), st.hnsw.max_level());
+            with_stats(&key, |s| {
+                s.memory_bytes = mem;
+                s.levels = lv;
+            });
+        }
+    }
+
+    pub fn rollback_index(&mut self) {
+        if let Some(st) = self.index.as_mut() {
+            if st.rebuilt {
+                self.index = None;
+                return;
+            }
+            st.hnsw.rollback();
+            st.pending_generation = None;
+        }
+    }
+
+    pub fn rollback_index_to(&mut self, level: i32) {
+        if let Some(st) = self.index.as_mut() {
+            if st.rebuilt {
+                // Whether the rebuild came before or after this savepoint, reloading
+                // from the tables (which SQLite restores) gives the right state.
+                self.index = None;
+                return;
+            }
+            st.hnsw.rollback_to(level);
+        }
+    }
+
+    pub fn savepoint_index(&mut self, level: i32) {
+        if let Some(st) = self.index.as_mut() {
+            st.hnsw.savepoint(level);
+        }
+    }
+
+    pub fn release_index(&mut self, level: i32) {
+        if let Some(st) = self.index.as_mut() {
+            st.hnsw.release(level);
+        }
+    }
+
+    pub fn count_search(&self, graph: bool) {
+        with_stats(&self.stats_key(), |s| {
+            if graph {
+                s.graph_searches += 1
+            } else {
+                s.exact_searches += 1
+            }
+        });
+    }
+}
