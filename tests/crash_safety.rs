@@ -47,7 +47,11 @@ fn ops(txn: u64) -> Vec<Op> {
         .map(|_| {
             let id = (r.next() % 1500) as i64;
             match r.next() % 10 {
-                0..=5 => Op::Put(id, (0..DIMS).map(|_| r.f()).collect(), (r.next() % 7) as i64),
+                0..=5 => Op::Put(
+                    id,
+                    (0..DIMS).map(|_| r.f()).collect(),
+                    (r.next() % 7) as i64,
+                ),
                 6 | 7 => Op::Update(id, (0..DIMS).map(|_| r.f()).collect()),
                 _ => Op::Delete(id),
             }
@@ -103,23 +107,36 @@ fn crash_child_writer() {
     let wal = std::env::var("VECLITE_CRASH_WAL").is_ok();
     let c = open(Path::new(&db));
     if wal {
-        c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
+        c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
     }
     c.execute_batch(
         "CREATE VIRTUAL TABLE IF NOT EXISTS t USING veclite(v float[8], n integer, exact_threshold = 0, m = 6, ef_construction = 40)",
     )
     .unwrap();
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).unwrap();
-    let mut txn = last_logged(Path::new(&log_path)).map(|x| x + 1).unwrap_or(0);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .unwrap();
+    let mut txn = last_logged(Path::new(&log_path))
+        .map(|x| x + 1)
+        .unwrap_or(0);
     loop {
         c.execute_batch("BEGIN").unwrap();
         for op in ops(txn) {
             match op {
                 Op::Put(id, v, n) => c
-                    .execute("INSERT OR REPLACE INTO t(rowid, v, n) VALUES (?1, ?2, ?3)", rusqlite::params![id, blob(&v), n])
+                    .execute(
+                        "INSERT OR REPLACE INTO t(rowid, v, n) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![id, blob(&v), n],
+                    )
                     .unwrap(),
                 Op::Update(id, v) => c
-                    .execute("UPDATE t SET v = ?1 WHERE rowid = ?2", rusqlite::params![blob(&v), id])
+                    .execute(
+                        "UPDATE t SET v = ?1 WHERE rowid = ?2",
+                        rusqlite::params![blob(&v), id],
+                    )
                     .unwrap(),
                 Op::Delete(id) => c.execute("DELETE FROM t WHERE rowid = ?1", [id]).unwrap(),
             };
@@ -133,23 +150,36 @@ fn crash_child_writer() {
 
 fn verify(path: &Path, log: &Path, round: usize) {
     let c = open(path);
-    let ic: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ic: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ic, "ok", "round {round}");
     let exists: i64 = c
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 't'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 't'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     if exists == 0 {
         assert!(last_logged(log).is_none(), "round {round}: table lost");
         return;
     }
-    let chk: String = c.query_row("SELECT veclite_check('t')", [], |r| r.get(0)).unwrap();
+    let chk: String = c
+        .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(chk, "ok", "round {round}");
     let rows: BTreeMap<i64, Vec<f32>> = c
         .prepare("SELECT rowid, v FROM t")
         .unwrap()
         .query_map([], |r| {
             let b: Vec<u8> = r.get(1)?;
-            Ok((r.get(0)?, b.chunks_exact(4).map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect()))
+            Ok((
+                r.get(0)?,
+                b.chunks_exact(4)
+                    .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+                    .collect(),
+            ))
         })
         .unwrap()
         .map(|r| r.unwrap())
@@ -166,7 +196,10 @@ fn verify(path: &Path, log: &Path, round: usize) {
     if rows != model {
         let mut next = model.clone();
         apply_model(&mut next, last.map(|l| l + 1).unwrap_or(0));
-        assert!(rows == next, "round {round}: rows differ from the committed state (last logged {last:?})");
+        assert!(
+            rows == next,
+            "round {round}: rows differ from the committed state (last logged {last:?})"
+        );
     }
     // KNN through the graph agrees with brute force over the rows
     let mut r = Rng::new(round as u64 + 77);
@@ -181,13 +214,25 @@ fn verify(path: &Path, log: &Path, round: usize) {
             .collect();
         let mut all: Vec<(f32, i64)> = rows
             .iter()
-            .map(|(id, v)| (v.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), *id))
+            .map(|(id, v)| {
+                (
+                    v.iter()
+                        .zip(&q)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f32>(),
+                    *id,
+                )
+            })
             .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let want: Vec<i64> = all.iter().take(10).map(|x| x.1).collect();
         assert_eq!(got.len(), want.len(), "round {round}");
         let hit = got.iter().filter(|x| want.contains(x)).count();
-        assert!(hit * 10 >= want.len() * 8, "round {round}: KNN recall {hit}/{}", want.len());
+        assert!(
+            hit * 10 >= want.len() * 8,
+            "round {round}: KNN recall {hit}/{}",
+            want.len()
+        );
     }
 }
 
@@ -204,11 +249,17 @@ fn run(wal: bool) {
     let mut committed_seen = 0;
     for round in 0..rounds {
         let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["--exact", "crash_child_writer", "--nocapture", "--test-threads", "1"])
-            .env("VECLITE_CRASH_DB", &db)
-            .env("VECLITE_CRASH_LOG", &log)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+        cmd.args([
+            "--exact",
+            "crash_child_writer",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("VECLITE_CRASH_DB", &db)
+        .env("VECLITE_CRASH_LOG", &log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
         if wal {
             cmd.env("VECLITE_CRASH_WAL", "1");
         }
@@ -220,7 +271,10 @@ fn run(wal: bool) {
         committed_seen = last_logged(&log).unwrap_or(0);
     }
     eprintln!("crash_safety (wal={wal}): {rounds} kills survived, {committed_seen} transactions committed");
-    assert!(committed_seen > 0, "the writer never committed: increase the delays");
+    assert!(
+        committed_seen > 0,
+        "the writer never committed: increase the delays"
+    );
 }
 
 #[test]

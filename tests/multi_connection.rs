@@ -15,12 +15,14 @@ fn open(path: &std::path::Path) -> Connection {
 }
 
 fn knn(c: &Connection, q: &str, k: usize) -> Vec<i64> {
-    c.prepare(&format!("SELECT rowid FROM t WHERE knn_match(v, '{q}') AND k = {k}"))
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
+    c.prepare(&format!(
+        "SELECT rowid FROM t WHERE knn_match(v, '{q}') AND k = {k}"
+    ))
+    .unwrap()
+    .query_map([], |r| r.get(0))
+    .unwrap()
+    .map(|r| r.unwrap())
+    .collect()
 }
 
 fn scenario(wal: bool) {
@@ -28,7 +30,8 @@ fn scenario(wal: bool) {
     let path = dir.path().join("t.db");
     let a = open(&path);
     if wal {
-        a.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
+        a.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
     }
     a.execute_batch(
         "CREATE VIRTUAL TABLE t USING veclite(v float[1], exact_threshold = 0, m = 4);
@@ -50,7 +53,8 @@ fn scenario(wal: bool) {
     b.execute("DELETE FROM t WHERE rowid = 1000", []).unwrap();
     assert_eq!(knn(&a, "[0]", 2), vec![150, 2]);
     // an uncommitted change of a is invisible to b; after rollback nothing changed
-    a.execute_batch("BEGIN; INSERT INTO t(rowid, v) VALUES (2000, '[0]');").unwrap();
+    a.execute_batch("BEGIN; INSERT INTO t(rowid, v) VALUES (2000, '[0]');")
+        .unwrap();
     assert_eq!(knn(&a, "[0]", 1), vec![2000]);
     if wal {
         assert_eq!(knn(&b, "[0]", 1), vec![150]);
@@ -62,16 +66,21 @@ fn scenario(wal: bool) {
         // a long reader keeps its snapshot while another connection commits
         b.execute_batch("BEGIN").unwrap();
         assert_eq!(knn(&b, "[0]", 1), vec![150]);
-        a.execute("INSERT INTO t(rowid, v) VALUES (3000, '[0]')", []).unwrap();
+        a.execute("INSERT INTO t(rowid, v) VALUES (3000, '[0]')", [])
+            .unwrap();
         assert_eq!(knn(&a, "[0]", 1), vec![3000]);
         assert_eq!(knn(&b, "[0]", 1), vec![150], "snapshot isolation");
         b.execute_batch("COMMIT").unwrap();
         assert_eq!(knn(&b, "[0]", 1), vec![3000]);
     }
-    let ok: String = a.query_row("SELECT veclite_check('t')", [], |r| r.get(0)).unwrap();
+    let ok: String = a
+        .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     // a rebuild in one connection is seen by the other
-    let n: i64 = a.query_row("SELECT veclite_rebuild('t')", [], |r| r.get(0)).unwrap();
+    let n: i64 = a
+        .query_row("SELECT veclite_rebuild('t')", [], |r| r.get(0))
+        .unwrap();
     assert!(n > 190);
     assert_eq!(knn(&b, "[200]", 2), vec![200, 199]);
 }

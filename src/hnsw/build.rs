@@ -16,6 +16,7 @@ const MAX_BATCH: usize = 4096;
 pub fn build_parallel(p: Params, rows: &[(i64, Vec<f32>)]) -> Hnsw {
     let mut h = Hnsw::new(p);
     h.set_journaling(false);
+    h.reserve(rows.len());
     let mut sc = Scratch::default();
     let first = rows.len().min(SEQUENTIAL_START);
     for (r, v) in &rows[..first] {

@@ -178,6 +178,18 @@ impl Hnsw {
         }
     }
 
+    /// Reserves room for `n` slots in total (exactly, no doubling).
+    pub fn reserve(&mut self, n: usize) {
+        let extra = n.saturating_sub(self.levels.len());
+        self.levels.reserve_exact(extra);
+        self.deleted.reserve_exact(extra);
+        self.rowids.reserve_exact(extra);
+        self.upper.reserve_exact(extra);
+        self.links0.reserve_exact(extra * (self.m0 + 1));
+        self.vectors.reserve_exact(extra * self.p.dims);
+        self.map.reserve(extra);
+    }
+
     /// Turns the journal and dirty tracking off (for building a fresh index) or on.
     pub fn set_journaling(&mut self, on: bool) {
         self.journaling = on;
@@ -501,6 +513,17 @@ impl Hnsw {
             }
             None => {
                 let s = self.levels.len() as u32;
+                if self.levels.len() == self.levels.capacity() {
+                    // Grow by an eighth (not by doubling) so a large index carries
+                    // at most ~12% of spare capacity.
+                    let extra = (self.levels.len() / 8).max(1024);
+                    self.levels.reserve_exact(extra);
+                    self.deleted.reserve_exact(extra);
+                    self.rowids.reserve_exact(extra);
+                    self.upper.reserve_exact(extra);
+                    self.links0.reserve_exact(extra * (self.m0 + 1));
+                    self.vectors.reserve_exact(extra * self.p.dims);
+                }
                 self.levels.push(FREE);
                 self.deleted.push(false);
                 self.rowids.push(0);
@@ -890,6 +913,15 @@ impl Hnsw {
         }
         if s >= self.levels.len() {
             let n = s + 1;
+            if n > self.levels.capacity() {
+                let extra = (n - self.levels.len()).max(self.levels.len() / 8).max(1024);
+                self.levels.reserve_exact(extra);
+                self.deleted.reserve_exact(extra);
+                self.rowids.reserve_exact(extra);
+                self.upper.reserve_exact(extra);
+                self.links0.reserve_exact(extra * (self.m0 + 1));
+                self.vectors.reserve_exact(extra * self.p.dims);
+            }
             self.levels.resize(n, FREE);
             self.deleted.resize(n, false);
             self.rowids.resize(n, 0);

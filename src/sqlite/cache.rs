@@ -117,6 +117,18 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     let entry = config_int(db, names, "entry")?;
     let mut h = Hnsw::new(params(cfg, seed));
     let mut problems = Vec::new();
+    {
+        let mut st = db.prepare(
+            &format!("SELECT max(slot) FROM {}", names.q("graph")),
+            false,
+        )?;
+        if st.step()? && st.column_type(0) == ValueType::Integer {
+            let max = st.column_i64(0);
+            if (0..=50_000_000).contains(&max) {
+                h.reserve(max as usize + 1);
+            }
+        }
+    }
     let sql = format!(
         "SELECT g.slot, g.rowid, g.node, r.{} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid ORDER BY g.slot",
         quote_ident(&cfg.vector_name),

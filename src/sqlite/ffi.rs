@@ -265,7 +265,8 @@ pub fn register(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 
 unsafe fn register_all(db: *mut ffi::sqlite3) -> c_int {
     HOST_VERSION.store(ffi::sqlite3_libversion_number(), Ordering::Relaxed);
-    let rc = ffi::sqlite3_create_module_v2(db, c"veclite".as_ptr(), &MODULE, ptr::null_mut(), None);
+    let rc =
+        ffi::sqlite3_create_module_v2(db, c"veclite".as_ptr(), module_ptr(), ptr::null_mut(), None);
     if rc != ffi::SQLITE_OK {
         return rc;
     }
@@ -935,35 +936,98 @@ struct Cursor {
     cursor: VecCursor,
 }
 
-static MODULE: ffi::sqlite3_module = ffi::sqlite3_module {
-    iVersion: 3,
-    xCreate: Some(x_create),
-    xConnect: Some(x_connect),
-    xBestIndex: Some(x_best_index),
-    xDisconnect: Some(x_disconnect),
-    xDestroy: Some(x_destroy),
-    xOpen: Some(x_open),
-    xClose: Some(x_close),
-    xFilter: Some(x_filter),
-    xNext: Some(x_next),
-    xEof: Some(x_eof),
-    xColumn: Some(x_column),
-    xRowid: Some(x_rowid),
-    xUpdate: Some(x_update),
-    xBegin: Some(x_begin),
-    xSync: Some(x_sync),
-    xCommit: Some(x_commit),
-    xRollback: Some(x_rollback),
-    xFindFunction: Some(x_find_function),
-    xRename: Some(x_rename),
-    xSavepoint: Some(x_savepoint),
-    xRelease: Some(x_release),
-    xRollbackTo: Some(x_rollback_to),
-    xShadowName: Some(x_shadow_name),
-    // The bundled (3.5x) bindings know iVersion 4; we declare 3, so it is not read.
-    #[cfg(not(feature = "loadable"))]
-    xIntegrity: None,
+type XIntegrity = unsafe extern "C" fn(
+    *mut ffi::sqlite3_vtab,
+    *const c_char,
+    *const c_char,
+    c_int,
+    *mut *mut c_char,
+) -> c_int;
+
+/// `sqlite3_module` as of SQLite 3.44 (iVersion 4, with xIntegrity). The loadable
+/// bindings describe the 3.34 struct, so the last slot is appended here; hosts older
+/// than 3.44 never read past xShadowName.
+#[cfg(feature = "loadable")]
+#[repr(C)]
+struct Module {
+    base: ffi::sqlite3_module,
+    x_integrity: Option<XIntegrity>,
+}
+
+#[cfg(feature = "loadable")]
+static MODULE_V4: Module = Module {
+    base: module_base(),
+    x_integrity: Some(x_integrity),
 };
+
+#[cfg(feature = "loadable")]
+fn module_ptr() -> *const ffi::sqlite3_module {
+    &MODULE_V4 as *const Module as *const ffi::sqlite3_module
+}
+
+#[cfg(not(feature = "loadable"))]
+static MODULE_V4: ffi::sqlite3_module = module_base();
+
+#[cfg(not(feature = "loadable"))]
+fn module_ptr() -> *const ffi::sqlite3_module {
+    &MODULE_V4
+}
+
+const fn module_base() -> ffi::sqlite3_module {
+    ffi::sqlite3_module {
+        iVersion: 4,
+        xCreate: Some(x_create),
+        xConnect: Some(x_connect),
+        xBestIndex: Some(x_best_index),
+        xDisconnect: Some(x_disconnect),
+        xDestroy: Some(x_destroy),
+        xOpen: Some(x_open),
+        xClose: Some(x_close),
+        xFilter: Some(x_filter),
+        xNext: Some(x_next),
+        xEof: Some(x_eof),
+        xColumn: Some(x_column),
+        xRowid: Some(x_rowid),
+        xUpdate: Some(x_update),
+        xBegin: Some(x_begin),
+        xSync: Some(x_sync),
+        xCommit: Some(x_commit),
+        xRollback: Some(x_rollback),
+        xFindFunction: Some(x_find_function),
+        xRename: Some(x_rename),
+        xSavepoint: Some(x_savepoint),
+        xRelease: Some(x_release),
+        xRollbackTo: Some(x_rollback_to),
+        xShadowName: Some(x_shadow_name),
+        #[cfg(not(feature = "loadable"))]
+        xIntegrity: Some(x_integrity),
+    }
+}
+
+/// xIntegrity (3.44+): PRAGMA integrity_check also checks rows against the graph.
+unsafe extern "C" fn x_integrity(
+    vtab: *mut ffi::sqlite3_vtab,
+    _schema: *const c_char,
+    _table: *const c_char,
+    _flags: c_int,
+    pz_err: *mut *mut c_char,
+) -> c_int {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let t = table(vtab);
+        let name = format!("{}.{}", t.names.schema, t.names.table);
+        super::vtab::table_check(t.db, &name)
+    }));
+    let msg = match r {
+        Ok(Ok(s)) if s == "ok" => return ffi::SQLITE_OK,
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => e.to_string(),
+        Err(p) => panic_message(&*p),
+    };
+    if !pz_err.is_null() {
+        *pz_err = sqlite_strdup(&format!("veclite: {}", msg.replace('\n', "; ")));
+    }
+    ffi::SQLITE_OK
+}
 
 /// Stores `msg` as the vtab's error message (freeing an earlier one).
 unsafe fn set_vtab_error(vtab: *mut ffi::sqlite3_vtab, msg: &str) {

@@ -89,5 +89,18 @@ def transactions_roll_back():
     assert rows(c, "SELECT rowid FROM d WHERE knn_match(v, '[0]') AND k = 5") == [(1,)]
 
 
+@case
+def integrity_check_covers_the_graph():
+    c = conn()
+    c.execute("CREATE VIRTUAL TABLE g USING veclite(v float[1], exact_threshold = 0)")
+    c.execute("INSERT INTO g(rowid, v) VALUES (1, '[1]'), (2, '[2]'), (3, '[3]')")
+    assert rows(c, "PRAGMA integrity_check") == [("ok",)]
+    c.execute("UPDATE g_graph SET node = X'0100' WHERE rowid = 2")
+    r = rows(c, "PRAGMA integrity_check")
+    assert "node record ends inside level 0" in r[0][0], r
+    assert rows(c, "SELECT veclite_rebuild('g')") == [(3,)]
+    assert rows(c, "PRAGMA integrity_check") == [("ok",)]
+
+
 print("apsw (SQLite %s): %d passed, %d failed" % (apsw.sqlite_lib_version(), passed, failed))
 sys.exit(1 if failed else 0)
