@@ -67,7 +67,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")      # numpy's exact-scan reference runs on one thread too
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm"))
@@ -226,9 +228,10 @@ def build(task, base, pos, lex, r0_cb=None):
         idx.init_index(max_elements=n, ef_construction=EF_CONSTRUCTION, M=M, random_seed=100)
         idx.set_num_threads(1)
         r0 = r0_cb() if r0_cb else None
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), time.process_time()
         idx.add_items(base, np.arange(n), num_threads=1)
         st["build_s"] = time.perf_counter() - t
+        st["build_cpu_s"] = time.process_time() - c0
         return idx, st, r0
     rm(p["db"])
     if eng == "vectorlite":
@@ -252,11 +255,12 @@ def build(task, base, pos, lex, r0_cb=None):
     else:
         raise ValueError(eng)
     r0 = r0_cb() if r0_cb else None
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     c.execute("BEGIN")
     c.executemany(sql, rows)
     c.execute("COMMIT")
     st["build_s"] = time.perf_counter() - t
+    st["build_cpu_s"] = time.process_time() - c0
     if eng == "vectorlite":
         # vectorlite keeps only vectors: its filters are rowid lists; a side table holds
         # the metadata for the `rowid IN (SELECT ...)` spelling (built untimed).
@@ -371,13 +375,14 @@ def child_ann(task):
         c = sqlite_conn(dst, eng, task["lib"])
         c.execute("SELECT count(*) FROM vl_rows").fetchall()
         r0 = rss_reset()
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), time.process_time()
         try:
             res["rebuild_rows"] = c.execute("SELECT veclite_rebuild('vl')").fetchone()[0]
         except Exception as e:
             res["error"] = "veclite_rebuild: %s: %s" % (type(e).__name__, e)
             return res
         res["build_s"] = time.perf_counter() - t
+        res["build_cpu_s"] = time.process_time() - c0
         res["info_after_build"] = veclite_info(c)
         res["sweep"] = sweep(eng, c, queries, gt, task["efs"])
         res["info_after_sweep"] = veclite_info(c)
@@ -579,14 +584,15 @@ def oracle_filtered(n, nq):
     for spec in filter_specs(n, nq):
         if spec["mask"] is None:
             gts = [[x] for x in spec["xs"]]
-            out[spec["name"]] = {"gt": gts, "matching": 1, "lat_s": []}
+            out[spec["name"]] = {"gt": gts, "matching": 1, "lat_s": [], "cpu_s": []}
             continue
         ids = np.nonzero(spec["mask"])[0]
         gts = exact_topk(base[ids], ids, queries)
         sub = np.ascontiguousarray(base[ids] / norms[ids, None])
         kk = min(K, len(ids))
-        lat = []
+        lat, cpu = [], []
         for q in queries:
+            c0 = time.thread_time()
             t = time.perf_counter()
             qn = q / np.linalg.norm(q)
             s = sub @ qn
@@ -594,7 +600,8 @@ def oracle_filtered(n, nq):
             top = top[np.argsort(-s[top])]
             _ = ids[top]
             lat.append(time.perf_counter() - t)
-        out[spec["name"]] = {"gt": gts, "matching": int(len(ids)), "lat_s": lat}
+            cpu.append(time.thread_time() - c0)
+        out[spec["name"]] = {"gt": gts, "matching": int(len(ids)), "lat_s": lat, "cpu_s": cpu}
     return out
 
 
@@ -736,24 +743,24 @@ def ann_markdown(n, nq, results, env):
     L.append("%s; SQLite %s; veclite %s (sha256 %s); sqlite-vec %s; vectorlite %s; hnswlib %s; %s.\n" % (
         env.get("cpu", "?"), env.get("sqlite"), env.get("veclite_version"), env.get("veclite_sha256", "")[:12],
         env.get("vec_version"), env.get("vectorlite_py"), env.get("hnswlib"), env.get("time")))
-    L.append("| engine | N | ef | recall@10 | p50 ms | p99 ms | QPS | build vec/s | RSS MB | file MB |")
-    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    L.append("| engine | N | ef | recall@10 | p50 ms | p99 ms | QPS | QPS (CPU) | build vec/s | RSS MB | file MB |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for eng, r in results.items():
         if "error" in r and "sweep" not in r:
-            L.append("| %s | %d | - | ERROR: %s | | | | | | |" % (LABEL[eng], n, r["error"].replace("|", "/")[:200]))
+            L.append("| %s | %d | - | ERROR: %s | | | | | | | |" % (LABEL[eng], n, r["error"].replace("|", "/")[:200]))
             continue
         for i, s in enumerate(r["sweep"]):
             first = i == 0
-            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 LABEL[eng], n, "exact" if s["ef"] is None else s["ef"],
                 fmt(s.get("recall")) if not s.get("error") else "ERROR: " + s["error"].replace("|", "/")[:150],
-                fmt(s.get("p50_ms")), fmt(s.get("p99_ms")), fmt(s.get("qps"), "%.0f"),
+                fmt(s.get("p50_ms")), fmt(s.get("p99_ms")), fmt(s.get("qps"), "%.0f"), fmt(s.get("qps_cpu"), "%.0f"),
                 fmt(r["build_rate"], "%.0f") if first else "",
                 fmt(r["rss"]["delta"] / 1e6, "%.0f") if first else "",
                 fmt(r["file_bytes"] / 1e6, "%.1f") if first else ""))
     L.append("\nPer engine: build time, reopen (fresh process: open + load + first answer at ef=%d) and "
              "persistence check (100 queries at ef=%d after reopen vs the building process)\n" % (EF_DEFAULT, EF_DEFAULT))
-    L.append("| engine | build s | peak RSS MB (abs) | index memory (self-reported) | files | open -> 1st answer ms | reopen: result lists differing |")
+    L.append("| engine | build s (CPU s) | peak RSS MB (abs) | index memory (self-reported) | files | open -> 1st answer ms | reopen: result lists differing |")
     L.append("| --- | --- | --- | --- | --- | --- | --- |")
     for eng, r in results.items():
         if "build_s" not in r:
@@ -773,7 +780,8 @@ def ann_markdown(n, nq, results, env):
             mm = "%d / %d" % (o.get("mismatches", 0), o.get("compared", 0))
         else:
             op, mm = "-", "-"
-        L.append("| %s | %.1f | %.0f | %s | %s | %s | %s |" % (LABEL[eng], r["build_s"], r["rss"]["peak"] / 1e6, mem, files, op, mm))
+        L.append("| %s | %.1f (%s) | %.0f | %s | %s | %s | %s |" % (LABEL[eng], r["build_s"], fmt(r.get("build_cpu_s"), "%.1f"),
+                                                             r["rss"]["peak"] / 1e6, mem, files, op, mm))
     # targets (issue 4)
     L.append("\nTargets (issue 4), from this run:\n")
 
@@ -825,7 +833,8 @@ def ann_markdown(n, nq, results, env):
     L.append("\nRSS MB = peak RSS of the engine's own process minus its RSS once the data was loaded "
              "(build + queries). file MB: SQLite engines: DB file; vectorlite: DB + index file "
              "(its index is kept outside the DB); hnswlib: save_index. veclite_rebuild runs on a copy of the "
-             "veclite DB in a fresh process: its rate excludes inserting the rows. QPS = 1 / mean latency.\n")
+             "veclite DB in a fresh process: its rate excludes inserting the rows. QPS = 1 / mean latency; "
+             "QPS (CPU) = 1 / mean thread CPU time of the same calls (less sensitive to other load on the machine).\n")
     return "\n".join(L) + "\n"
 
 
@@ -894,7 +903,7 @@ def filtered_section(args, n, lib, lib_sha, env, outdir):
                           "nonmatching_rows": wrong})
                 rows.append((spec, eng, r))
         rows.append((spec, "numpy", {"spelling": "exact over matching rows", "recall": 1.0, "short": 0,
-                                     "nq": len(o["lat_s"]), **summarize(o["lat_s"])}))
+                                     "nq": len(o["lat_s"]), **summarize(o["lat_s"], o["cpu_s"])}))
     md = filtered_markdown(n, nq, specs, rows, results, env)
     print(md)
     os.makedirs(outdir, exist_ok=True)
@@ -918,18 +927,18 @@ def filtered_markdown(n, nq, specs, rows, results, env):
              "(the exact-scan reference). recall@10 is over min(10, matching rows); short = queries returning "
              "fewer than min(10, matching) rows; non-matching = returned rows that fail the filter. %s; SQLite %s; veclite %s.\n"
              % (env.get("cpu", "?"), env.get("sqlite"), env.get("veclite_version")))
-    L.append("| filter | matching rows (selectivity) | engine | spelling | recall@10 | p50 ms | p99 ms | short | non-matching | veclite path (graph/exact) |")
-    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    L.append("| filter | matching rows (selectivity) | engine | spelling | recall@10 | p50 ms | p99 ms | CPU p50 ms | short | non-matching | veclite path (graph/exact) |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for spec, eng, r in rows:
         path = ""
         if "searches_delta" in r:
             sd = r["searches_delta"]
             path = "%s/%s" % (sd.get("graph", "?"), sd.get("exact", "?"))
         err = r.get("error")
-        L.append("| %s | %d (%.3f%%) | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        L.append("| %s | %d (%.3f%%) | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             spec["name"], spec["matching"], 100.0 * spec["matching"] / n, eng, r.get("spelling", "").replace("|", "/"),
             ("ERROR: " + err.replace("|", "/")[:150]) if err else fmt(r.get("recall")),
-            fmt(r.get("p50_ms")), fmt(r.get("p99_ms")),
+            fmt(r.get("p50_ms")), fmt(r.get("p99_ms")), fmt(r.get("cpu_p50_ms")),
             "%d/%d" % (r.get("short", 0), r.get("nq", 0)), r.get("nonmatching_rows", "-") if eng != "numpy" else "-", path))
     # issue 5 targets
     L.append("\nTargets (issue 5), from this run: veclite p50 vs the faster of (numpy exact scan of the matching "

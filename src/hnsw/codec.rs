@@ -73,6 +73,63 @@ pub fn decode(b: &[u8], max_links: impl Fn(usize) -> usize) -> Result<Vec<Vec<u3
     Ok(out)
 }
 
+/// The level of a node record (header checks only).
+pub fn level_of(b: &[u8]) -> Result<usize, String> {
+    if b.len() < 2 {
+        return Err(format!("node record of {} bytes is too short", b.len()));
+    }
+    if b[0] != NODE_VERSION {
+        return Err(format!(
+            "node record version {} is not {NODE_VERSION}",
+            b[0]
+        ));
+    }
+    let level = b[1] as usize;
+    if level > super::MAX_LEVEL as usize {
+        return Err(format!("node level {level} is above {}", super::MAX_LEVEL));
+    }
+    Ok(level)
+}
+
+/// Decodes without allocating: `each(level, ids)` is called per level, after that
+/// level's bounds are checked.
+pub fn decode_with(
+    b: &[u8],
+    max_links: impl Fn(usize) -> usize,
+    mut each: impl FnMut(usize, &mut dyn ExactSizeIterator<Item = u32>),
+) -> Result<(), String> {
+    let level = level_of(b)?;
+    let mut pos = 2;
+    for lc in 0..=level {
+        let Some(c) = b.get(pos..pos + 2) else {
+            return Err(format!("node record ends inside level {lc}"));
+        };
+        let count = u16::from_le_bytes([c[0], c[1]]) as usize;
+        pos += 2;
+        if count > max_links(lc) {
+            return Err(format!(
+                "{count} links at level {lc}, at most {}",
+                max_links(lc)
+            ));
+        }
+        let Some(body) = b.get(pos..pos + 4 * count) else {
+            return Err(format!("node record ends inside the links of level {lc}"));
+        };
+        let mut it = body
+            .chunks_exact(4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+        each(lc, &mut it);
+        pos += 4 * count;
+    }
+    if pos != b.len() {
+        return Err(format!(
+            "{} extra bytes after the node record",
+            b.len() - pos
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -895,19 +895,11 @@ impl Hnsw {
 
     // ---- loading and checking -----------------------------------------------------
 
-    /// Adds a node read from storage. `v` is the stored vector (normalised here under
-    /// cosine). Call [`finish_load`](Self::finish_load) after the last one.
-    pub fn load_node(
-        &mut self,
-        slot: u32,
-        rowid: i64,
-        links: &[Vec<u32>],
-        v: &[f32],
-    ) -> Result<(), String> {
+    /// Adds a node read from storage: its slot, rowid and encoded links (see
+    /// `codec`). Its vector comes later with [`load_vector`](Self::load_vector); call
+    /// [`finish_load`](Self::finish_load) after the last one.
+    pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), String> {
         let s = slot as usize;
-        if links.is_empty() || links.len() > MAX_LEVEL as usize + 1 {
-            return Err(format!("node {slot}: bad level count {}", links.len()));
-        }
         if s > 50_000_000 {
             return Err(format!("node {slot}: slot number out of range"));
         }
@@ -915,12 +907,7 @@ impl Hnsw {
             let n = s + 1;
             if n > self.levels.capacity() {
                 let extra = (n - self.levels.len()).max(self.levels.len() / 8).max(1024);
-                self.levels.reserve_exact(extra);
-                self.deleted.reserve_exact(extra);
-                self.rowids.reserve_exact(extra);
-                self.upper.reserve_exact(extra);
-                self.links0.reserve_exact(extra * (self.m0 + 1));
-                self.vectors.reserve_exact(extra * self.p.dims);
+                self.reserve(self.levels.len() + extra);
             }
             self.levels.resize(n, FREE);
             self.deleted.resize(n, false);
@@ -932,38 +919,52 @@ impl Hnsw {
         if self.levels[s] != FREE {
             return Err(format!("node {slot} appears twice"));
         }
-        let level = links.len() - 1;
+        let (m, m0) = (self.p.m, self.m0);
+        let level = codec::level_of(node).map_err(|e| format!("node {slot}: {e}"))?;
+        let mut upper = vec![0u32; level * (m + 1)];
+        let b0 = s * (m0 + 1);
+        let links0 = &mut self.links0[b0..b0 + m0 + 1];
+        codec::decode_with(
+            node,
+            |l| if l == 0 { m0 } else { m },
+            |lc, ids| {
+                let dst: &mut [u32] = if lc == 0 {
+                    &mut links0[..]
+                } else {
+                    &mut upper[(lc - 1) * (m + 1)..lc * (m + 1)]
+                };
+                dst[0] = ids.len() as u32;
+                for (i, x) in ids.enumerate() {
+                    dst[1 + i] = x;
+                }
+            },
+        )
+        .map_err(|e| format!("node {slot}: {e}"))?;
         self.levels[s] = level as u8;
         self.rowids[s] = rowid;
-        let q = self.prepare_query(v);
-        let d = self.p.dims;
-        self.vectors[s * d..(s + 1) * d].copy_from_slice(&q);
-        self.upper[s] = vec![0; level * (self.p.m + 1)];
-        for (lc, l) in links.iter().enumerate() {
-            if l.len() > self.cap(lc) {
-                return Err(format!(
-                    "node {slot}: {} links at level {lc}, at most {}",
-                    l.len(),
-                    self.cap(lc)
-                ));
-            }
-            let cap = self.cap(lc);
-            if lc == 0 {
-                let b = s * (self.m0 + 1);
-                self.links0[b] = l.len() as u32;
-                self.links0[b + 1..b + 1 + l.len()].copy_from_slice(l);
-            } else {
-                let b = (lc - 1) * (self.p.m + 1);
-                let u = &mut self.upper[s];
-                u[b] = l.len() as u32;
-                u[b + 1..b + 1 + l.len()].copy_from_slice(l);
-            }
-            let _ = cap;
-        }
+        self.upper[s] = upper;
         if self.map.insert(rowid, slot).is_some() {
             return Err(format!("rowid {rowid} has two nodes"));
         }
         Ok(())
+    }
+
+    /// Sets the vector of a loaded node from its stored little-endian float32 bytes
+    /// (normalised here under cosine). Returns false if the rowid has no node.
+    pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
+        let Some(&slot) = self.map.get(&rowid) else {
+            return false;
+        };
+        let d = self.p.dims;
+        let s = slot as usize;
+        let dst = &mut self.vectors[s * d..(s + 1) * d];
+        for (x, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if self.p.metric == Metric::Cosine {
+            crate::vector::normalize(dst);
+        }
+        true
     }
 
     /// Validates the loaded graph and sets the entry point. On error the index must
@@ -1015,6 +1016,8 @@ impl Hnsw {
             }
             None => {}
         }
+        let mut seen: Vec<u32> = vec![0; n];
+        let mut tag: u32 = 0;
         for s in 0..n {
             let lvl = self.levels[s];
             if lvl == FREE {
@@ -1026,7 +1029,8 @@ impl Hnsw {
             }
             for lc in 0..=lvl as usize {
                 let l = self.links(s as u32, lc);
-                for (i, &x) in l.iter().enumerate() {
+                tag = tag.wrapping_add(1);
+                for &x in l {
                     if x as usize >= n || self.levels[x as usize] == FREE {
                         out.push(format!(
                             "node {s} (rowid {}): link to missing node {x} at level {lc}",
@@ -1038,8 +1042,11 @@ impl Hnsw {
                         ));
                     } else if x as usize == s {
                         out.push(format!("node {s}: links to itself at level {lc}"));
-                    } else if l[..i].contains(&x) {
+                    } else if seen[x as usize] == tag {
                         out.push(format!("node {s}: duplicate link to {x} at level {lc}"));
+                    }
+                    if (x as usize) < n {
+                        seen[x as usize] = tag;
                     }
                     if out.len() > 100 {
                         return out;

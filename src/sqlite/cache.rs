@@ -129,15 +129,11 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
             }
         }
     }
-    let sql = format!(
-        "SELECT g.slot, g.rowid, g.node, r.{} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid ORDER BY g.slot",
-        quote_ident(&cfg.vector_name),
-        names.q("graph"),
-        names.q("rows")
-    );
-    let mut st = db.prepare(&sql, false)?;
-    let m = cfg.m;
-    let mut buf = Vec::with_capacity(cfg.dims);
+    // Two sequential scans (no per-node B-tree seeks): the nodes, then the vectors.
+    let mut st = db.prepare(
+        &format!("SELECT slot, rowid, node FROM {}", names.q("graph")),
+        false,
+    )?;
     let mut nodes = 0usize;
     while st.step()? {
         nodes += 1;
@@ -145,60 +141,45 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
         let rowid = st.column_i64(1);
         if !(0..=u32::MAX as i64 / 2).contains(&slot) {
             problems.push(format!("node {slot}: slot number out of range"));
-            continue;
+        } else if let Err(e) = h.load_node(slot as u32, rowid, st.column_bytes(2)) {
+            problems.push(e);
         }
-        if st.column_type(3) == ValueType::Null {
-            problems.push(format!(
-                "node {slot} indexes rowid {rowid}, which has no row"
-            ));
-            continue;
+        if problems.len() > 100 {
+            return Ok((h, problems));
         }
-        let links = match codec::decode(st.column_bytes(2), |l| if l == 0 { 2 * m } else { m }) {
-            Ok(l) => l,
-            Err(e) => {
-                problems.push(format!("node {slot}: {e}"));
-                continue;
-            }
-        };
-        let vb = st.column_bytes(3);
+    }
+    let mut st = db.prepare(
+        &format!(
+            "SELECT rowid, {} FROM {}",
+            quote_ident(&cfg.vector_name),
+            names.q("rows")
+        ),
+        false,
+    )?;
+    let mut rows = 0usize;
+    let mut missing: Vec<String> = Vec::new();
+    while st.step()? {
+        rows += 1;
+        let rowid = st.column_i64(0);
+        let vb = st.column_bytes(1);
         if vb.len() != cfg.dims * 4 {
             problems.push(format!(
                 "row {rowid} has a vector of {} bytes, expected {}",
                 vb.len(),
                 cfg.dims * 4
             ));
-            continue;
-        }
-        vector::decode_into(vb, &mut buf);
-        if let Err(e) = h.load_node(slot as u32, rowid, &links, &buf) {
-            problems.push(e);
-        }
-        if problems.len() > 100 {
-            break;
+        } else if !h.load_vector(rowid, vb) && missing.len() < 5 {
+            missing.push(rowid.to_string());
         }
     }
-    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
-    st.step()?;
-    let rows = st.column_i64(0) as usize;
-    if problems.is_empty() && rows != h.len() {
-        // Name a few of the rows that have no node.
-        let mut st = db.prepare(
-            &format!(
-                "SELECT rowid FROM {} WHERE rowid NOT IN (SELECT rowid FROM {}) LIMIT 5",
-                names.q("rows"),
-                names.q("graph")
-            ),
-            false,
-        )?;
-        let mut ids = Vec::new();
-        while st.step()? {
-            ids.push(st.column_i64(0).to_string());
-        }
+    if problems.is_empty() && (rows != nodes || !missing.is_empty()) {
         problems.push(format!(
-            "{} rows but {} graph nodes (rows without a node: {})",
-            rows,
-            nodes,
-            ids.join(", ")
+            "{rows} rows but {nodes} graph nodes (rows without a node: {})",
+            if missing.is_empty() {
+                "none".to_string()
+            } else {
+                missing.join(", ")
+            }
         ));
     }
     if problems.is_empty() {
