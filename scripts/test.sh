@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: build, .so linkage check, lints, the SQL suite in the sqlite3 shell,
-# the apsw (SQLite 3.5x) suite, and the Rust unit/property/integration tests.
+# the apsw (SQLite 3.5x) suite, the Go tests, and the Rust unit/property/integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c 'import apsw' 2>/dev/null || python3 -m pip install --quiet apsw
@@ -23,5 +23,7 @@ echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
 echo "== apsw"
 python3 tests/python/test_apsw.py
+echo "== Go (database/sql through mattn/go-sqlite3)"
+(cd go && go vet ./... && test -z "$(gofmt -l .)" && go test -count=1 ./...)
 echo "== Rust tests"
 cargo test --release --no-default-features --features bundled --lib --tests

@@ -13,7 +13,7 @@ fn setup() -> (rusqlite::Connection, Wordnet) {
     let w = wordnet(N, NQ);
     let mut c = conn();
     c.execute_batch(
-        "CREATE VIRTUAL TABLE docs USING veclite(embedding float[384], pos integer, lex integer, year integer, distance = cosine)",
+        "CREATE VIRTUAL TABLE docs USING veclite(embedding float[384], pos integer, lex integer, year integer, distance = cosine, exact_threshold = 1000000000)",
     )
     .unwrap();
     let tx = c.transaction().unwrap();

@@ -845,14 +845,17 @@ impl Hnsw {
     }
 
     /// The k nearest live rows to `q` (raw query; normalised here when needed), as
-    /// (internal distance, rowid), nearest first, ties by rowid. `admit` filters rows.
+    /// (internal distance, rowid), nearest first, ties by rowid. `admit(slot)` filters
+    /// rows: the walk goes through every node but only admitted ones enter the
+    /// result, and it goes on until `ef` admitted nodes are held or the reachable
+    /// graph is exhausted.
     pub fn search(
         &self,
         q: &[f32],
         k: usize,
         ef: usize,
         sc: &mut Scratch,
-        admit: Option<&dyn Fn(i64) -> bool>,
+        admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
         let Some(entry) = self.entry else {
             return Vec::new();
@@ -868,10 +871,7 @@ impl Hnsw {
         let ef = ef.max(k);
         let found = match admit {
             None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
-            Some(f) => {
-                let rowids = &self.rowids;
-                self.search_layer(&q, &ep, ef, 0, sc, &|id| f(rowids[id as usize]), false)
-            }
+            Some(f) => self.search_layer(&q, &ep, ef, 0, sc, f, false),
         };
         let mut out: Vec<(f32, i64)> = found
             .into_iter()

@@ -232,6 +232,7 @@ impl VecTable {
         };
         if !fresh {
             self.index = None;
+            self.data_epoch += 1;
             let t0 = std::time::Instant::now();
             let (h, problems) = load(self.db, &self.names, &self.cfg)?;
             if let Some(p) = problems.first() {

@@ -157,18 +157,17 @@ impl VecCursor {
             // The graph walk or the exact scan is chosen here, at run time: filtered
             // queries and tables below exact_threshold rows scan exactly.
             let threshold = t.cfg.exact_threshold;
-            let use_graph = filters.is_empty() && t.index()?.hnsw.len() >= threshold.max(1);
-            let hits = if use_graph {
+            let n = t.index()?.hnsw.len();
+            let (hits, use_graph) = if n < threshold.max(1) {
+                (exact_knn(t, &filters, &q, k as usize)?, false)
+            } else if filters.is_empty() {
                 let st = t.index()?;
                 let found = st
                     .hnsw
                     .search(&q, k as usize, ef as usize, &mut st.scratch, None);
-                found
-                    .into_iter()
-                    .map(|(dist, rowid)| Hit { dist, rowid })
-                    .collect()
+                (to_hits(found), true)
             } else {
-                exact_knn(t, &filters, &q, k as usize)?
+                filtered_knn(t, &filters, &q, k as usize, ef as usize)?
             };
             t.count_search(use_graph);
             self.mode = Mode::List {
@@ -366,7 +365,9 @@ impl Default for VecCursor {
 fn output_distance(m: Metric, d: f32) -> f32 {
     match m {
         Metric::L2 => d.max(0.0).sqrt(),
-        _ => d,
+        // 1 - dot of unit vectors can round a hair below 0 for identical vectors.
+        Metric::Cosine => d.max(0.0),
+        Metric::Dot => d,
     }
 }
 
@@ -480,6 +481,142 @@ impl Combos {
         }
         (sql, binds)
     }
+}
+
+fn to_hits(found: Vec<(f32, i64)>) -> Vec<Hit> {
+    found
+        .into_iter()
+        .map(|(dist, rowid)| Hit { dist, rowid })
+        .collect()
+}
+
+/// The slots of the rows matching a set of pushed-down terms.
+pub struct FilterSet {
+    bits: Vec<u64>,
+    slots: Vec<u32>,
+}
+
+impl FilterSet {
+    #[inline]
+    fn has(&self, slot: u32) -> bool {
+        let i = slot as usize;
+        self.bits
+            .get(i / 64)
+            .map(|w| w >> (i % 64) & 1 == 1)
+            .unwrap_or(false)
+    }
+}
+
+const FILTER_CACHE: usize = 8;
+
+/// The matching slots for `filters`, from the per-table cache when the same terms
+/// with the same values were evaluated since the last write (or reload).
+fn filter_set(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+) -> Result<std::rc::Rc<FilterSet>> {
+    let combos = Combos::new(filters);
+    let mut key = String::new();
+    if !combos.is_empty() {
+        for c in 0..combos.count() {
+            let (sql, binds) = combos.sql(t, "rowid", filters, c);
+            key.push_str(&sql);
+            key.push_str(&format!("{binds:?};"));
+        }
+    }
+    let epoch = t.data_epoch;
+    t.filter_cache.retain(|(_, e, _)| *e == epoch);
+    if let Some(i) = t.filter_cache.iter().position(|(k, _, _)| *k == key) {
+        let entry = t.filter_cache.remove(i);
+        let set = entry.2.clone();
+        t.filter_cache.push(entry);
+        return Ok(set);
+    }
+    let mut rowids: Vec<i64> = Vec::new();
+    if !combos.is_empty() {
+        for c in 0..combos.count() {
+            let (sql, binds) = combos.sql(t, "rowid", filters, c);
+            let mut stmt = t.take_stmt(&sql)?;
+            let r = (|| -> Result<()> {
+                for (i, b) in binds.iter().enumerate() {
+                    b.bind(&mut stmt, i + 1)?;
+                }
+                while stmt.step()? {
+                    rowids.push(stmt.column_i64(0));
+                }
+                Ok(())
+            })();
+            t.put_stmt(sql, stmt);
+            r?;
+        }
+    }
+    let table = t.names.table.clone();
+    let st = t.index()?;
+    let n = st.hnsw.n_slots();
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    let mut slots = Vec::with_capacity(rowids.len());
+    for r in rowids {
+        let Some(s) = st.hnsw.slot_of(r) else {
+            return Err(Error::corrupt(format!(
+                "veclite: table {table}: row {r} has no graph node; run SELECT veclite_rebuild('{table}')"
+            )));
+        };
+        let (w, b) = (s as usize / 64, s as usize % 64);
+        if bits[w] >> b & 1 == 0 {
+            bits[w] |= 1 << b;
+            slots.push(s);
+        }
+    }
+    let set = std::rc::Rc::new(FilterSet { bits, slots });
+    let epoch = t.data_epoch;
+    if t.filter_cache.len() >= FILTER_CACHE {
+        t.filter_cache.remove(0);
+    }
+    t.filter_cache.push((key, epoch, set.clone()));
+    Ok(set)
+}
+
+/// KNN among the rows matching `filters`, choosing per query (the choice depends on
+/// the bound values, so it is made here):
+/// * few matches: exact distances to just those rows (vectors from the index);
+/// * many: the graph walk that admits only matching nodes.
+///
+/// The cost model compares the rows an exact scan touches (`count`) with the nodes a
+/// filtered walk visits (about `16·ef` for an unfiltered walk, divided by the
+/// selectivity `count/N`): exact when `count² <= 16·ef·N`. If the walk returns fewer
+/// than min(k, count) rows (a part of the graph it cannot reach), the exact answer
+/// is used. Returns the hits and whether the graph answered.
+fn filtered_knn(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    q: &[f32],
+    k: usize,
+    ef: usize,
+) -> Result<(Vec<Hit>, bool)> {
+    let set = filter_set(t, filters)?;
+    let st = t.index()?;
+    let count = set.slots.len();
+    let n = st.hnsw.len().max(1);
+    let exact = count <= k || (count as f64).powi(2) <= 16.0 * ef as f64 * n as f64;
+    if !exact {
+        let admit = |slot: u32| set.has(slot);
+        let found = st.hnsw.search(q, k, ef, &mut st.scratch, Some(&admit));
+        if found.len() >= k.min(count) {
+            return Ok((to_hits(found), true));
+        }
+    }
+    let pq = st.hnsw.prepare_query(q);
+    let mut top = TopK::new(k);
+    for &s in &set.slots {
+        let d = st.hnsw.distance_to(&pq, s);
+        if d <= top.bound() {
+            top.push(Hit {
+                dist: d,
+                rowid: st.hnsw.rowid_of_slot(s),
+            });
+        }
+    }
+    Ok((top.into_sorted(), false))
 }
 
 /// The exact k nearest rows among those matching `filters`: a SIMD scan of the rows

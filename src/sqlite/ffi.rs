@@ -936,6 +936,7 @@ struct Cursor {
     cursor: VecCursor,
 }
 
+#[cfg(feature = "loadable")]
 type XIntegrity = unsafe extern "C" fn(
     *mut ffi::sqlite3_vtab,
     *const c_char,

@@ -24,6 +24,11 @@ pub struct VecTable {
     /// Savepoint levels open in the current transaction, so an index loaded in the
     /// middle of one gets matching journal frames.
     open_savepoints: Vec<i32>,
+    /// Bumped by every write, index (re)load and rollback: cached filter results
+    /// from another epoch are stale.
+    pub data_epoch: u64,
+    /// Recently used filter results (matching slots), newest last.
+    pub filter_cache: Vec<(String, u64, std::rc::Rc<super::cursor::FilterSet>)>,
 }
 
 impl VecTable {
@@ -41,6 +46,8 @@ impl VecTable {
             est_rows: 100_000.0,
             index: None,
             open_savepoints: Vec::new(),
+            data_epoch: 0,
+            filter_cache: Vec::new(),
         };
         if create {
             t.create_shadow()?;
@@ -352,6 +359,7 @@ impl VecTable {
     /// the table untouched. Returns the new rowid for INSERTs.
     pub fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
         self.ensure_format()?;
+        self.data_epoch += 1;
         let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() == 2 + n_cols && args[0].is_null() {
             let q = args[2 + self.layout().query() as usize];
@@ -488,6 +496,7 @@ impl VecTable {
         Ok(())
     }
     pub fn rollback(&mut self) -> Result<()> {
+        self.data_epoch += 1;
         self.open_savepoints.clear();
         self.rollback_index();
         Ok(())
@@ -504,6 +513,7 @@ impl VecTable {
         Ok(())
     }
     pub fn rollback_to(&mut self, level: i32) -> Result<()> {
+        self.data_epoch += 1;
         self.open_savepoints.retain(|&l| l <= level);
         self.rollback_index_to(level);
         Ok(())
