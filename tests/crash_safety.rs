@@ -20,14 +20,14 @@ impl Rng {
     fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     fn f(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     }
 }
 
@@ -42,15 +42,15 @@ enum Op {
 /// idempotent, so replaying a transaction gives the same state.
 fn ops(txn: u64) -> Vec<Op> {
     let mut r = Rng::new(txn + 1);
-    let n = 1 + r.next() % 40;
+    let n = 1 + r.next_u64() % 40;
     (0..n)
         .map(|_| {
-            let id = (r.next() % 1500) as i64;
-            match r.next() % 10 {
+            let id = (r.next_u64() % 1500) as i64;
+            match r.next_u64() % 10 {
                 0..=5 => Op::Put(
                     id,
                     (0..DIMS).map(|_| r.f()).collect(),
-                    (r.next() % 7) as i64,
+                    (r.next_u64() % 7) as i64,
                 ),
                 6 | 7 => Op::Update(id, (0..DIMS).map(|_| r.f()).collect()),
                 _ => Op::Delete(id),
@@ -264,7 +264,7 @@ fn run(wal: bool) {
             cmd.env("VECLITE_CRASH_WAL", "1");
         }
         let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(30 + rng.next() % 400));
+        std::thread::sleep(Duration::from_millis(30 + rng.next_u64() % 400));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         verify(&db, &log, round);

@@ -6,14 +6,14 @@ use veclite::hnsw::{Hnsw, Params, Scratch};
 
 struct Rng(u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     fn f(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     }
 }
 
@@ -60,19 +60,19 @@ fn random_inserts_and_deletes_keep_integrity() {
     let mut sc = Scratch::default();
     let mut live: Vec<i64> = Vec::new();
     for round in 0..30 {
-        for _ in 0..(rng.next() % 60) {
-            let id = (rng.next() % 400) as i64;
+        for _ in 0..(rng.next_u64() % 60) {
+            let id = (rng.next_u64() % 400) as i64;
             let v: Vec<f32> = (0..8).map(|_| rng.f()).collect();
             h.insert(id, &v, &mut sc);
             if !live.contains(&id) {
                 live.push(id);
             }
         }
-        for _ in 0..(rng.next() % 40) {
+        for _ in 0..(rng.next_u64() % 40) {
             if live.is_empty() {
                 break;
             }
-            let i = (rng.next() as usize) % live.len();
+            let i = (rng.next_u64() as usize) % live.len();
             let id = live.swap_remove(i);
             assert!(h.delete(id));
             // a deleted row is never returned, even before purge

@@ -62,14 +62,14 @@ fn wordnet_100k_recall_at_ef64() {
 /// Deterministic pseudo-random numbers (no extra dependency).
 pub struct Rng(u64);
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn f(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     }
 }
 
@@ -103,7 +103,7 @@ fn clustered_low_dims_all_metrics() {
         let mut hit = 0;
         let nq = 100;
         for _ in 0..nq {
-            let q: Vec<f32> = centers[(rng.next() % 20) as usize]
+            let q: Vec<f32> = centers[(rng.next_u64() % 20) as usize]
                 .iter()
                 .map(|c| c + rng.f() * 1.5)
                 .collect();

@@ -202,6 +202,14 @@ impl VecTable {
         stats_key(self.db, &self.names.schema, &self.names.table)
     }
 
+    /// The index already validated by [`index`](Self::index) in this call.
+    pub fn loaded_index(&mut self) -> Result<&mut IndexState> {
+        match self.index.as_mut() {
+            Some(st) => Ok(st),
+            None => Err(Error::usage("veclite: internal error: index not loaded")),
+        }
+    }
+
     pub fn stored_generation(&mut self) -> Result<i64> {
         let sql = format!(
             "SELECT value FROM {} WHERE key = 'generation'",
@@ -287,7 +295,7 @@ impl VecTable {
             let mut v = Vec::new();
             vector::decode_into(b, &mut v);
             rows.push((rowid, v));
-            if rows.len() % 4096 == 0 && super::ffi::is_interrupted(self.db) {
+            if rows.len().is_multiple_of(4096) && super::ffi::is_interrupted(self.db) {
                 return Err(Error::Sqlite {
                     code: rusqlite::ffi::SQLITE_INTERRUPT,
                     msg: "interrupted".into(),

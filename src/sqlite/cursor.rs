@@ -161,7 +161,7 @@ impl VecCursor {
             let (hits, use_graph) = if n < threshold.max(1) {
                 (exact_knn(t, &filters, &q, k as usize)?, false)
             } else if filters.is_empty() {
-                let st = t.index()?;
+                let st = t.loaded_index()?;
                 let found = st
                     .hnsw
                     .search(&q, k as usize, ef as usize, &mut st.scratch, None);
@@ -551,7 +551,7 @@ fn filter_set(
         }
     }
     let table = t.names.table.clone();
-    let st = t.index()?;
+    let st = t.loaded_index()?;
     let n = st.hnsw.n_slots();
     let mut bits = vec![0u64; n.div_ceil(64)];
     let mut slots = Vec::with_capacity(rowids.len());
@@ -594,7 +594,7 @@ fn filtered_knn(
     ef: usize,
 ) -> Result<(Vec<Hit>, bool)> {
     let set = filter_set(t, filters)?;
-    let st = t.index()?;
+    let st = t.loaded_index()?;
     let count = set.slots.len();
     let n = st.hnsw.len().max(1);
     let exact = count <= k || (count as f64).powi(2) <= 16.0 * ef as f64 * n as f64;
