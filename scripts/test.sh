@@ -17,7 +17,7 @@ echo ok
 echo "== lints"
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
-cargo clippy --release --no-default-features --features bundled --all-targets -- -D warnings
+CARGO_TARGET_DIR=target/bundled cargo clippy --release --no-default-features --features bundled --all-targets -- -D warnings
 
 echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
@@ -26,4 +26,4 @@ python3 tests/python/test_apsw.py
 echo "== Go (database/sql through mattn/go-sqlite3)"
 (cd go && go vet ./... && test -z "$(gofmt -l .)" && go test -count=1 ./...)
 echo "== Rust tests"
-cargo test --release --no-default-features --features bundled --lib --tests
+CARGO_TARGET_DIR=target/bundled cargo test --release --no-default-features --features bundled --lib --tests

@@ -164,3 +164,70 @@ fn same_rows_same_graph() {
     };
     assert_eq!(build(false), build(true));
 }
+
+/// Random savepoint / release / rollback-to / purge sequences: after every
+/// rollback the index is exactly what it was when the savepoint was opened.
+#[test]
+fn random_journal_sequences_restore_exactly() {
+    for seed in 1..40u64 {
+        let mut rng = Rng(seed * 7919);
+        let mut h = new(3);
+        let mut sc = Scratch::default();
+        for id in 0..30 {
+            let v: Vec<f32> = (0..3).map(|_| rng.f()).collect();
+            h.insert(id, &v, &mut sc);
+        }
+        h.purge(&mut sc);
+        h.commit();
+        // (level, snapshot at open)
+        let mut open: Vec<(i32, Vec<String>)> = Vec::new();
+        let mut trace: Vec<String> = Vec::new();
+        for _ in 0..200 {
+            match rng.next_u64() % 10 {
+                0..=2 => {
+                    let id = (rng.next_u64() % 40) as i64;
+                    let v: Vec<f32> = (0..3).map(|_| rng.f()).collect();
+                    h.insert(id, &v, &mut sc);
+                    trace.push(format!("insert {id}"));
+                }
+                3 | 4 => {
+                    let id = (rng.next_u64() % 40) as i64;
+                    h.delete(id);
+                    trace.push(format!("delete {id}"));
+                }
+                5 => {
+                    h.purge(&mut sc);
+                    trace.push("purge".into());
+                }
+                6 => {
+                    let level = open.len() as i32;
+                    h.savepoint(level);
+                    open.push((level, snapshot(&h)));
+                    trace.push(format!("savepoint {level}"));
+                }
+                7 => {
+                    if !open.is_empty() {
+                        let i = (rng.next_u64() as usize) % open.len();
+                        let level = open[i].0;
+                        h.release(level);
+                        open.truncate(i);
+                        trace.push(format!("release {level}"));
+                    }
+                }
+                _ => {
+                    if !open.is_empty() {
+                        let i = (rng.next_u64() as usize) % open.len();
+                        let level = open[i].0;
+                        h.rollback_to(level);
+                        open.truncate(i + 1);
+                        trace.push(format!("rollback_to {level}"));
+                        assert_eq!(snapshot(&h), open[i].1, "seed {seed}: {trace:?}");
+                    }
+                }
+            }
+        }
+        h.purge(&mut sc);
+        h.commit();
+        assert!(h.check().is_empty(), "seed {seed}");
+    }
+}

@@ -48,7 +48,8 @@ pub struct Kernels {
     /// `sum a_i * b_i`.
     pub dot: fn(&[f32], &[f32]) -> f32,
     /// `1 - dot / (|a| |b|)`, computed in one pass over both vectors; `1.0` if either
-    /// vector has norm 0. See [`cosine_from_parts`] for the exact finishing step.
+    /// vector has norm 0. The similarity is clamped to `[-1, 1]`, so the result is
+    /// always in `[0, 2]` (or NaN for NaN input).
     pub cosine_distance: fn(&[f32], &[f32]) -> f32,
     /// `sum a_i^2`.
     pub norm_squared: fn(&[f32]) -> f32,

@@ -415,10 +415,17 @@ impl Hnsw {
     fn rebuild_maps(&mut self) {
         self.map.clear();
         self.free.clear();
-        self.pending_free.clear();
+        // Slots freed by a purge earlier in this transaction stay unusable until
+        // commit (a rollback may bring them back with their vectors); those the
+        // rollback brought back are live again.
+        let pending: HashSet<u32> = self.pending_free.iter().copied().collect();
+        self.pending_free
+            .retain(|&s| (s as usize) < self.levels.len() && self.levels[s as usize] == FREE);
         for s in 0..self.levels.len() {
             if self.levels[s] == FREE {
-                self.free.insert(s as u32);
+                if !pending.contains(&(s as u32)) {
+                    self.free.insert(s as u32);
+                }
             } else if !self.deleted[s] {
                 self.map.insert(self.rowids[s], s as u32);
             }
@@ -426,22 +433,36 @@ impl Hnsw {
     }
 
     /// Undoes everything since savepoint `level` was opened; it stays open.
+    ///
+    /// A table that joins a transaction late (its first write comes after some
+    /// SAVEPOINTs) is told only about the innermost level; the outer ones were
+    /// opened before it changed anything, so rolling back to one of them restores
+    /// the state at the start of the transaction.
     pub fn rollback_to(&mut self, level: i32) {
         let mut any = false;
+        let mut found = false;
         while let Some(f) = self.journal.last() {
             if f.level < level {
                 break;
             }
             let f = self.journal.pop().expect("checked");
-            let keep = f.level == level;
-            let lvl = f.level;
+            found = f.level == level;
             self.restore_frame(f);
             any = true;
-            if keep {
-                self.push_frame(lvl);
+            if found {
                 break;
             }
         }
+        if !found && self.journal.iter().all(|f| f.level < 0) {
+            while let Some(f) = self.journal.pop() {
+                self.restore_frame(f);
+                any = true;
+            }
+        }
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.push_frame(level);
         if any {
             self.rebuild_maps();
         }
@@ -880,6 +901,26 @@ impl Hnsw {
         out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         out.truncate(k);
         out
+    }
+
+    /// Exact k nearest live rows (brute force over the index's vectors), admitted by
+    /// `admit(slot)`: the fallback when a walk could not reach enough rows.
+    pub fn exact_search(
+        &self,
+        q: &[f32],
+        k: usize,
+        admit: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(f32, i64)> {
+        let q = self.prepare_query(q);
+        let mut all: Vec<(f32, i64)> = self
+            .map
+            .values()
+            .filter(|&&s| admit.is_none_or(|f| f(s)))
+            .map(|&s| (self.dist(&q, s), self.rowids[s as usize]))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.truncate(k);
+        all
     }
 
     /// Internal distance between a raw query and a stored row (for exact paths that

@@ -162,9 +162,13 @@ impl VecCursor {
                 (exact_knn(t, &filters, &q, k as usize)?, false)
             } else if filters.is_empty() {
                 let st = t.loaded_index()?;
-                let found = st
+                let mut found = st
                     .hnsw
                     .search(&q, k as usize, ef as usize, &mut st.scratch, None);
+                if found.len() < (k as usize).min(n) {
+                    // Part of the graph was out of the walk's reach: answer exactly.
+                    found = st.hnsw.exact_search(&q, k as usize, None);
+                }
                 (to_hits(found), true)
             } else {
                 filtered_knn(t, &filters, &q, k as usize, ef as usize)?

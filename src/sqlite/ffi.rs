@@ -409,6 +409,12 @@ impl Db {
         Ok(Stmt { raw, db: self })
     }
 
+    /// True when no transaction is open on the connection.
+    pub fn autocommit(self) -> bool {
+        // SAFETY: valid db.
+        unsafe { ffi::sqlite3_get_autocommit(self.0) != 0 }
+    }
+
     pub fn last_insert_rowid(self) -> i64 {
         // SAFETY: valid db.
         unsafe { ffi::sqlite3_last_insert_rowid(self.0) }

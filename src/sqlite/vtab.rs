@@ -363,6 +363,13 @@ impl VecTable {
         let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() == 2 + n_cols && args[0].is_null() {
             let q = args[2 + self.layout().query() as usize];
+            if q.value_type() == ValueType::Text && q.text() == FLUSH_COMMAND.as_bytes() {
+                // veclite_check() inside a transaction: write this transaction's
+                // graph changes now, so the shadow tables agree with the rows.
+                self.data_epoch -= 1;
+                self.sync_index()?;
+                return Ok(None);
+            }
             if q.value_type() == ValueType::Text && q.text() == REBUILD_COMMAND.as_bytes() {
                 // veclite_rebuild(): no row is written; the index is rebuilt from the
                 // rows (even when the stored graph is damaged) and saved at xSync.
@@ -523,6 +530,9 @@ impl VecTable {
 /// The value of the hidden `query` column that makes an INSERT a rebuild command
 /// (what veclite_rebuild() sends).
 pub const REBUILD_COMMAND: &str = "veclite:rebuild";
+/// Writes the current transaction's graph changes to the shadow tables (used by
+/// veclite_check inside a transaction).
+pub const FLUSH_COMMAND: &str = "veclite:flush";
 
 /// The new-rowid argument of xUpdate: NULL (choose one) or an integer.
 fn rowid_arg(v: Value<'_>) -> Result<Option<i64>> {
@@ -686,6 +696,16 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
 /// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
 pub fn table_check(db: Db, name: &str) -> Result<String> {
     let (schema, table) = resolve_table(db, name)?;
+    if !db.autocommit() {
+        // Inside a transaction the graph changes are still in memory (they are
+        // written at commit): write them first so rows and graph can be compared.
+        // A read-only connection has no changes to write.
+        let _ = db.exec(&format!(
+            "INSERT INTO {}.{}(query) VALUES ('{FLUSH_COMMAND}')",
+            quote_ident(&schema),
+            quote_ident(&table)
+        ));
+    }
     let names = Names { schema, table };
     let cfg = stored_config(db, &names)?;
     let (h, mut problems) = super::cache::load(db, &names, &cfg)?;
