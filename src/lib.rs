@@ -5,6 +5,7 @@
 
 pub mod distance;
 pub mod error;
+pub mod fuzzing;
 pub mod hnsw;
 pub mod sqlite;
 pub mod topk;

@@ -47,6 +47,8 @@ struct Row {
 }
 
 type Model = BTreeMap<i64, Row>;
+/// A filter as the model evaluates it.
+type Keep = Box<dyn Fn(&Row, i64) -> bool>;
 
 fn json(v: &[f32]) -> String {
     format!(
@@ -169,7 +171,7 @@ impl Fuzz {
     fn knn(&mut self, rng: &mut Rng) {
         let q = rng.vec();
         let k = 1 + rng.below(12) as usize;
-        let (filter, keep): (String, Box<dyn Fn(&Row, i64) -> bool>) = match rng.below(6) {
+        let (filter, keep): (String, Keep) = match rng.below(6) {
             0 | 1 => (String::new(), Box::new(|_, _| true)),
             2 => {
                 let x = rng.below(5) as i64;
