@@ -63,13 +63,36 @@ pub struct InsertPlan {
     neighbors: Vec<(usize, Vec<u32>)>,
 }
 
+/// A heap entry ordered by distance only (cheaper than `Cand`'s full order; ties
+/// are settled by the final sort).
+#[derive(Clone, Copy, Debug)]
+struct Item(f32, u32);
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.total_cmp(&o.0).is_eq()
+    }
+}
+impl Eq for Item {}
+impl Ord for Item {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+impl PartialOrd for Item {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
 /// Reusable search state: a visited set of generation tags and the two heaps.
 #[derive(Default)]
 pub struct Scratch {
     visited: Vec<u32>,
     tag: u32,
-    cand: BinaryHeap<Reverse<Cand>>,
-    res: BinaryHeap<Cand>,
+    cand: BinaryHeap<Reverse<Item>>,
+    res: BinaryHeap<Item>,
 }
 
 impl Scratch {
@@ -331,30 +354,26 @@ impl Hnsw {
         }
         self.dirty.insert(slot);
         let s = slot as usize;
-        let (level, deleted, rowid) = (
-            self.levels.get(s).copied(),
-            self.deleted.get(s).copied(),
-            self.rowids.get(s).copied(),
-        );
-        let links0 = if s < self.levels.len() {
-            let b = s * (self.m0 + 1);
-            self.links0[b..b + self.m0 + 1].to_vec()
-        } else {
-            Vec::new()
-        };
-        let upper = self.upper.get(s).cloned().unwrap_or_default();
-        let f = self.frame();
-        if s >= f.n_slots || !f.touched.insert(slot) {
-            return;
+        {
+            let f = self.frame();
+            if s >= f.n_slots || !f.touched.insert(slot) {
+                return;
+            }
         }
-        f.images.push(Image {
+        let b = s * (self.m0 + 1);
+        let img = Image {
             slot,
-            level: level.unwrap_or(FREE),
-            deleted: deleted.unwrap_or(false),
-            rowid: rowid.unwrap_or(0),
-            links0,
-            upper,
-        });
+            level: self.levels[s],
+            deleted: self.deleted[s],
+            rowid: self.rowids[s],
+            links0: self.links0[b..b + self.m0 + 1].to_vec(),
+            upper: self.upper[s].clone(),
+        };
+        self.journal
+            .last_mut()
+            .expect("frame() made one")
+            .images
+            .push(img);
     }
 
     fn touch_meta(&mut self) {
@@ -788,59 +807,77 @@ impl Hnsw {
     /// Algorithm 2. `admit` decides which nodes may enter the result set (all nodes
     /// are traversed); with `construction` set, tombstones are admitted too.
     #[allow(clippy::too_many_arguments)]
-    fn search_layer(
+    fn search_layer<F: Fn(u32) -> bool>(
         &self,
         q: &[f32],
         eps: &[Cand],
         ef: usize,
         level: usize,
         sc: &mut Scratch,
-        admit: &dyn Fn(u32) -> bool,
+        admit: &F,
         construction: bool,
     ) -> Vec<Cand> {
         sc.reset(self.levels.len());
         let ok = |id: u32| (construction || !self.deleted[id as usize]) && admit(id);
+        let dims = self.p.dims;
+        let metric = self.p.metric;
+        let kernel = match metric {
+            Metric::L2 => self.kern.l2_squared,
+            Metric::Cosine | Metric::Dot => self.kern.dot,
+        };
+        let dist = |id: u32| -> f32 {
+            let i = id as usize * dims;
+            let r = kernel(q, &self.vectors[i..i + dims]);
+            match metric {
+                Metric::L2 => r,
+                Metric::Cosine => 1.0 - r,
+                Metric::Dot => -r,
+            }
+        };
         for &e in eps {
             if sc.visit(e.id) {
-                sc.cand.push(Reverse(e));
+                sc.cand.push(Reverse(Item(e.d, e.id)));
                 if ok(e.id) {
-                    sc.res.push(e);
+                    sc.res.push(Item(e.d, e.id));
                     if sc.res.len() > ef {
                         sc.res.pop();
                     }
                 }
             }
         }
-        while let Some(Reverse(c)) = sc.cand.pop() {
-            if sc.res.len() >= ef && c.d > sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY) {
+        let mut bound = if sc.res.len() >= ef {
+            sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+        } else {
+            f32::INFINITY
+        };
+        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+            if cd > bound {
                 break;
             }
-            let links = self.links(c.id, level);
-            if let Some(&next) = links.first() {
-                prefetch(self.vector(next));
-            }
+            let links = self.links(cid, level);
             for (i, &n) in links.iter().enumerate() {
                 if let Some(&after) = links.get(i + 1) {
-                    prefetch(self.vector(after));
+                    prefetch(&self.vectors[after as usize * dims..]);
                 }
                 if !sc.visit(n) {
                     continue;
                 }
-                let d = self.dist(q, n);
-                let bound = sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY);
-                if sc.res.len() < ef || d < bound {
-                    let cn = Cand { d, id: n };
-                    sc.cand.push(Reverse(cn));
+                let d = dist(n);
+                if d < bound || sc.res.len() < ef {
+                    sc.cand.push(Reverse(Item(d, n)));
                     if ok(n) {
-                        sc.res.push(cn);
+                        sc.res.push(Item(d, n));
                         if sc.res.len() > ef {
                             sc.res.pop();
+                        }
+                        if sc.res.len() >= ef {
+                            bound = sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY);
                         }
                     }
                 }
             }
         }
-        let mut out: Vec<Cand> = sc.res.drain().collect();
+        let mut out: Vec<Cand> = sc.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
         out.sort();
         if out.is_empty() && construction {
             // Keep the walk going from the entry points.
@@ -892,7 +929,7 @@ impl Hnsw {
         let ef = ef.max(k);
         let found = match admit {
             None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
-            Some(f) => self.search_layer(&q, &ep, ef, 0, sc, f, false),
+            Some(f) => self.search_layer(&q, &ep, ef, 0, sc, &f, false),
         };
         let mut out: Vec<(f32, i64)> = found
             .into_iter()

@@ -562,7 +562,7 @@ fn sql_string(s: &str) -> String {
 
 /// `veclite_info('t')` / `veclite_info('schema.t')`: JSON about a veclite table.
 pub fn table_info(db: Db, name: &str) -> Result<String> {
-    let (schema, table) = resolve_table(db, name)?;
+    let (schema, table) = resolve_table(db, name, "veclite_info")?;
     let names = Names { schema, table };
     let mut st = db.prepare(
         &format!(
@@ -695,7 +695,7 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
 
 /// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
 pub fn table_check(db: Db, name: &str) -> Result<String> {
-    let (schema, table) = resolve_table(db, name)?;
+    let (schema, table) = resolve_table(db, name, "veclite_check")?;
     if !db.autocommit() {
         // Inside a transaction the graph changes are still in memory (they are
         // written at commit): write them first so rows and graph can be compared.
@@ -723,7 +723,7 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
 /// itself (so this connection's index and transaction stay consistent); returns the
 /// row count.
 pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
-    let (schema, table) = resolve_table(db, name)?;
+    let (schema, table) = resolve_table(db, name, "veclite_rebuild")?;
     db.exec(&format!(
         "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
         quote_ident(&schema),
@@ -737,7 +737,7 @@ pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
 
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
 /// then main, then attached databases, as SQLite resolves unqualified names.
-fn resolve_table(db: Db, name: &str) -> Result<(String, String)> {
+fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
     let (schema, table) = match name.split_once('.') {
         Some((s, t)) => (Some(s.to_string()), t.to_string()),
         None => (None, name.to_string()),
@@ -771,11 +771,11 @@ fn resolve_table(db: Db, name: &str) -> Result<(String, String)> {
             let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
             if !ddl.contains("using veclite") {
                 return Err(Error::usage(format!(
-                    "veclite_info: {name} is not a veclite table"
+                    "{fname}: {name} is not a veclite table"
                 )));
             }
             return Ok((s, real));
         }
     }
-    Err(Error::usage(format!("veclite_info: no such table: {name}")))
+    Err(Error::usage(format!("{fname}: no such table: {name}")))
 }
