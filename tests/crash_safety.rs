@@ -88,11 +88,19 @@ fn open(path: &Path) -> Connection {
     c
 }
 
+/// The last committed transaction in the log. Each entry is `N N` on a line of its
+/// own, written with one write: a line torn by a kill (no newline, or the two
+/// numbers differ) is ignored.
 fn last_logged(log: &Path) -> Option<u64> {
-    std::fs::read_to_string(log)
-        .ok()?
-        .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
+    let text = std::fs::read_to_string(log).ok()?;
+    text.split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let a = it.next()?.parse::<u64>().ok()?;
+            let b = it.next()?.parse::<u64>().ok()?;
+            (a == b && it.next().is_none()).then_some(a)
+        })
         .max()
 }
 
@@ -119,6 +127,13 @@ fn crash_child_writer() {
         .append(true)
         .open(&log_path)
         .unwrap();
+    // A line torn by the previous kill is closed so the next entry starts clean.
+    if std::fs::read(&log_path)
+        .map(|b| b.last().is_some_and(|&c| c != b'\n'))
+        .unwrap_or(false)
+    {
+        log.write_all(b"\n").unwrap();
+    }
     let mut txn = last_logged(Path::new(&log_path))
         .map(|x| x + 1)
         .unwrap_or(0);
@@ -142,7 +157,7 @@ fn crash_child_writer() {
             };
         }
         c.execute_batch("COMMIT").unwrap();
-        writeln!(log, "{txn}").unwrap();
+        log.write_all(format!("{txn} {txn}\n").as_bytes()).unwrap();
         log.sync_all().unwrap();
         txn += 1;
     }
