@@ -94,3 +94,58 @@ fn rollback_journal_mode() {
 fn wal_mode() {
     scenario(true);
 }
+
+#[test]
+fn small_commits_are_applied_without_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let a = open(&path);
+    a.execute_batch(
+        "CREATE VIRTUAL TABLE t USING veclite(v float[2], exact_threshold = 0, m = 6);
+         WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
+         INSERT INTO t(rowid, v) SELECT i, json_array(i % 97, i / 97) FROM c;",
+    )
+    .unwrap();
+    let b = open(&path);
+    let info = |c: &Connection, key: &str| -> i64 {
+        c.query_row(
+            &format!("SELECT json_extract(veclite_info('t'), '$.{key}')"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(knn(&b, "[0,1]", 1), vec![97]);
+    assert_eq!(info(&b, "index_loads"), 1);
+    for i in 0..20 {
+        a.execute_batch(&format!(
+            "BEGIN; INSERT INTO t(rowid, v) VALUES ({}, '[0.{}, 0]'); DELETE FROM t WHERE rowid = {}; UPDATE t SET v = '[50, 50]' WHERE rowid = {}; COMMIT;",
+            10_000 + i,
+            i + 1,
+            2000 + i,
+            1000 + i
+        ))
+        .unwrap();
+        // b sees each commit, without reloading
+        let want: Vec<i64> = a
+            .prepare("SELECT rowid FROM t WHERE knn_match(v, '[50.1, 50]') AND k = 5 AND rowid > 0")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(knn(&b, "[50.1,50]", 5), want, "commit {i}");
+        assert_eq!(knn(&b, "[0,0]", 1), vec![10_000], "commit {i}");
+    }
+    assert_eq!(info(&b, "index_loads"), 1, "no reload");
+    assert!(info(&b, "index_catch_ups") >= 20);
+    let chk: String = b
+        .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(chk, "ok");
+    // a large change (a rebuild) makes b reload
+    a.query_row("SELECT veclite_rebuild('t')", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(knn(&b, "[0,0]", 1), vec![10_000]);
+    assert_eq!(info(&b, "index_loads"), 2);
+}

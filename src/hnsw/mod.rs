@@ -1045,6 +1045,85 @@ impl Hnsw {
         true
     }
 
+    /// Catching up with another connection's commit: replaces whatever is at
+    /// `slot` by the stored node (links, rowid) and vector. Not journaled: it is
+    /// only used outside this connection's own transactions.
+    pub fn apply_node(
+        &mut self,
+        slot: u32,
+        rowid: i64,
+        node: &[u8],
+        vec: &[u8],
+    ) -> Result<(), String> {
+        self.apply_free(slot);
+        self.free.remove(&slot);
+        if let Some(&other) = self.map.get(&rowid) {
+            // the rowid moved to this slot; its old slot is rewritten or freed by
+            // the same commit
+            if other != slot {
+                self.map.remove(&rowid);
+            }
+        }
+        self.load_node(slot, rowid, node)?;
+        if vec.len() != self.p.dims * 4 || !self.load_vector(rowid, vec) {
+            return Err(format!("row {rowid}: bad vector"));
+        }
+        Ok(())
+    }
+
+    /// Catching up: `slot` is free in the committed graph.
+    pub fn apply_free(&mut self, slot: u32) {
+        let s = slot as usize;
+        if s >= self.levels.len() || self.levels[s] == FREE {
+            if s < self.levels.len() {
+                self.free.insert(slot);
+            }
+            return;
+        }
+        let r = self.rowids[s];
+        if self.map.get(&r) == Some(&slot) {
+            self.map.remove(&r);
+        }
+        self.levels[s] = FREE;
+        self.deleted[s] = false;
+        let b = s * (self.m0 + 1);
+        self.links0[b] = 0;
+        self.upper[s] = Vec::new();
+        self.free.insert(slot);
+    }
+
+    /// Catching up: the committed entry point; then checks the nodes that changed.
+    pub fn finish_apply(&mut self, entry: Option<u32>, changed: &[u32]) -> Result<(), String> {
+        self.entry = entry;
+        self.max_level = entry
+            .and_then(|e| self.levels.get(e as usize).copied())
+            .unwrap_or(0);
+        if let Some(e) = entry {
+            if !self.is_live(e) {
+                return Err(format!("entry point {e} is not a live node"));
+            }
+        }
+        for &s in changed {
+            if !self.is_live(s) {
+                continue;
+            }
+            for lc in 0..=self.levels[s as usize] as usize {
+                for &x in self.links(s, lc) {
+                    if !self.is_live(x) || (self.levels[x as usize] as usize) < lc {
+                        return Err(format!("node {s}: link to {x} at level {lc}"));
+                    }
+                }
+            }
+        }
+        if self.levels.iter().any(|&l| l != FREE && l > self.max_level) {
+            return Err("entry point is not on the top level".into());
+        }
+        self.free = (0..self.levels.len() as u32)
+            .filter(|&s| self.levels[s as usize] == FREE)
+            .collect();
+        Ok(())
+    }
+
     /// Validates the loaded graph and sets the entry point. On error the index must
     /// not be used.
     pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {

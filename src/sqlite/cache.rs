@@ -40,6 +40,9 @@ pub struct Stats {
     pub graph_searches: u64,
     pub exact_searches: u64,
     pub loads: u64,
+    /// Times another connection's commit was applied from the change log instead
+    /// of reloading.
+    pub catch_ups: u64,
     pub last_load_ms: f64,
     pub memory_bytes: usize,
     pub levels: u8,
@@ -81,6 +84,9 @@ pub fn params(cfg: &TableConfig, seed: i64) -> Params {
         seed: seed as u64,
     }
 }
+
+/// How many write transactions the change log keeps.
+const LOG_KEEP: i64 = 64;
 
 fn damaged(table: &str, detail: &str) -> Error {
     Error::corrupt(format!(
@@ -238,6 +244,9 @@ impl VecTable {
             Some(st) => st.generation == stored || st.hnsw.has_changes() || st.rebuilt,
             None => false,
         };
+        if !fresh && self.catch_up(stored)? {
+            return Ok(self.index.as_mut().expect("caught up"));
+        }
         if !fresh {
             self.index = None;
             self.data_epoch += 1;
@@ -387,10 +396,137 @@ impl VecTable {
         })();
         self.put_stmt(sql, s);
         r?;
+        // The change log other connections catch up from.
+        let sql = format!(
+            "INSERT OR REPLACE INTO {}(generation, slots) VALUES (?1, ?2)",
+            self.names.q("log")
+        );
+        let mut s = self.take_stmt(&sql)?;
+        let r = (|| -> Result<()> {
+            s.bind_i64(1, gen)?;
+            if rebuilt {
+                s.bind_null(2)?;
+            } else {
+                let b: Vec<u8> = dirty.iter().flat_map(|x| x.to_le_bytes()).collect();
+                s.bind_blob(2, &b)?;
+            }
+            s.run()
+        })();
+        self.put_stmt(sql, s);
+        r?;
+        let sql = format!("DELETE FROM {} WHERE generation <= ?1", self.names.q("log"));
+        let mut s = self.take_stmt(&sql)?;
+        let r = (|| -> Result<()> {
+            s.bind_i64(1, gen - LOG_KEEP)?;
+            s.run()
+        })();
+        self.put_stmt(sql, s);
+        r?;
         if let Some(st) = self.index.as_mut() {
             st.pending_generation = Some(gen);
         }
         Ok(())
+    }
+
+    /// Brings a stale index up to `stored` by applying the logged changes of the
+    /// transactions in between, when they are all logged and few. Returns false
+    /// when a full reload is needed instead.
+    fn catch_up(&mut self, stored: i64) -> Result<bool> {
+        let Some(st) = self.index.as_ref() else {
+            return Ok(false);
+        };
+        let from = st.generation;
+        if stored <= from || stored - from > LOG_KEEP || st.hnsw.has_changes() {
+            return Ok(false);
+        }
+        let limit = (st.hnsw.len() / 8).max(256);
+        let mut st_log = self.db.prepare(
+            &format!(
+                "SELECT generation, slots FROM {} WHERE generation > ?1 AND generation <= ?2 ORDER BY generation",
+                self.names.q("log")
+            ),
+            false,
+        )?;
+        st_log.bind_i64(1, from)?;
+        st_log.bind_i64(2, stored)?;
+        let mut expect = from + 1;
+        let mut slots: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+        while st_log.step()? {
+            if st_log.column_i64(0) != expect || st_log.column_type(1) != ValueType::Blob {
+                return Ok(false);
+            }
+            let b = st_log.column_bytes(1);
+            if b.len() % 4 != 0 {
+                return Ok(false);
+            }
+            slots.extend(
+                b.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            if slots.len() > limit {
+                return Ok(false);
+            }
+            expect += 1;
+        }
+        if expect != stored + 1 {
+            return Ok(false);
+        }
+        drop(st_log);
+        let entry = config_int(self.db, &self.names, "entry")?;
+        let mut node = self.db.prepare(
+            &format!(
+                "SELECT g.rowid, g.node, r.{} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid WHERE g.slot = ?1",
+                quote_ident(&self.cfg.vector_name),
+                self.names.q("graph"),
+                self.names.q("rows")
+            ),
+            false,
+        )?;
+        let st = self.index.as_mut().expect("checked");
+        // Free first, so a rowid that moved between slots lands cleanly.
+        let mut present: Vec<(u32, i64, Vec<u8>, Vec<u8>)> = Vec::new();
+        for &slot in &slots {
+            node.bind_i64(1, slot as i64)?;
+            if node.step()? {
+                if node.column_type(2) != ValueType::Blob {
+                    node.reset();
+                    return Ok(false);
+                }
+                present.push((
+                    slot,
+                    node.column_i64(0),
+                    node.column_bytes(1).to_vec(),
+                    node.column_bytes(2).to_vec(),
+                ));
+            } else {
+                st.hnsw.apply_free(slot);
+            }
+            node.reset();
+        }
+        for (slot, _, _, _) in &present {
+            st.hnsw.apply_free(*slot);
+        }
+        let mut ok = true;
+        for (slot, rowid, n, v) in &present {
+            if st.hnsw.apply_node(*slot, *rowid, n, v).is_err() {
+                ok = false;
+                break;
+            }
+        }
+        let changed: Vec<u32> = slots.iter().copied().collect();
+        if !ok
+            || st
+                .hnsw
+                .finish_apply(entry.map(|e| e as u32), &changed)
+                .is_err()
+        {
+            return Ok(false);
+        }
+        st.generation = stored;
+        self.data_epoch += 1;
+        let key = self.stats_key();
+        with_stats(&key, |s| s.catch_ups += 1);
+        Ok(true)
     }
 
     pub fn commit_index(&mut self) {

@@ -4,7 +4,7 @@ use super::config::{quote_ident, TableConfig};
 
 /// Suffixes of the shadow tables (`<table>_<suffix>`), for xShadowName. `graph` is
 /// reserved for the HNSW index.
-pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph"];
+pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph", "log"];
 
 /// Format versions written into `<t>_config`. A build refuses tables whose
 /// `format_read` is newer than what it reads.
@@ -89,6 +89,16 @@ pub fn graph_ddl(n: &Names) -> String {
     format!(
         "CREATE TABLE {}(slot INTEGER PRIMARY KEY, rowid INTEGER NOT NULL, node BLOB NOT NULL)",
         n.q("graph")
+    )
+}
+
+/// One row per recent write transaction: the graph slots it changed (u32 LE each),
+/// or NULL for "everything" (a rebuild). Other connections apply these instead of
+/// reloading the whole graph when the change is small. Old rows are pruned.
+pub fn log_ddl(n: &Names) -> String {
+    format!(
+        "CREATE TABLE {}(generation INTEGER PRIMARY KEY, slots BLOB)",
+        n.q("log")
     )
 }
 

@@ -62,6 +62,7 @@ impl VecTable {
             self.name_taken(name)
         }));
         ddl.push(shadow::graph_ddl(n));
+        ddl.push(shadow::log_ddl(n));
         ddl.push(shadow::config_ddl(n));
         ddl.push(format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
@@ -148,7 +149,7 @@ impl VecTable {
             schema: self.names.schema.clone(),
             table: new_name.to_string(),
         };
-        for s in ["rows", "config", "graph"] {
+        for s in ["rows", "config", "graph", "log"] {
             self.db.exec(&format!(
                 "ALTER TABLE {} RENAME TO {}",
                 self.names.q(s),
@@ -633,6 +634,7 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),
     );
     info.insert("index_loads".into(), stats.loads.into());
+    info.insert("index_catch_ups".into(), stats.catch_ups.into());
     info.insert(
         "last_load_ms".into(),
         ((stats.last_load_ms * 1000.0).round() / 1000.0).into(),
