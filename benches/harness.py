@@ -9,7 +9,8 @@ Commands (from the repository root, after `cargo build --release`;
 `pip install apsw sqlite-vec vectorlite-py hnswlib numpy matplotlib`):
 
     python3 benches/harness.py                 # what issues 4 and 5 ask: ANN at 10k and
-                                               # 100k, then filtered at 100k (~13 min)
+                                               # 100k, then filtered at 10k and 100k, all
+                                               # from one veclite build (~14 min)
     python3 benches/harness.py --n 10000       # ANN section at 10k     (~1 min)
     python3 benches/harness.py --n 100000      # ANN section at 100k    (~9 min)
     python3 benches/harness.py --filtered      # filtered section at 100k (~4 min when it
@@ -291,7 +292,7 @@ class Searcher:
     def sql(self, ef, where=""):
         if self.eng.startswith("veclite"):
             return ("SELECT rowid FROM vl WHERE knn_match(embedding, ?) AND k = %d" % K
-                    + (" AND ef = %d" % ef if ef else "") + where)
+                    + (" AND ef = %d" % ef if ef is not None else "") + where)
         if self.eng == "sqlite-vec":
             return "SELECT rowid FROM vv WHERE embedding MATCH ? AND k = %d" % K + where
         if self.eng == "vectorlite":
@@ -687,6 +688,16 @@ def environment(lib, lib_sha):
     return env
 
 
+def compact(obj):
+    """Latency lists rounded to 0.1 us for the raw JSON."""
+    if isinstance(obj, dict):
+        return {k: ([round(x, 7) for x in v] if k in ("lat_s", "cpu_s") and isinstance(v, list) else compact(v))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [compact(x) for x in obj]
+    return obj
+
+
 def fmt(x, spec="%.3f"):
     return "-" if x is None else spec % x
 
@@ -734,8 +745,8 @@ def ann_section(args, n, lib, lib_sha, env, outdir):
         for s in r.get("sweep", []):
             s.pop("ids_ef", None)
     with open(os.path.join(outdir, "ann-%d.json" % n), "w") as f:
-        json.dump({"env": env, "n": n, "nq": nq, "k": K, "m": M, "ef_construction": EF_CONSTRUCTION,
-                   "results": results}, f, indent=1)
+        json.dump(compact({"env": env, "n": n, "nq": nq, "k": K, "m": M, "ef_construction": EF_CONSTRUCTION,
+                           "results": results}), f, indent=1)
     plot(n, nq, results, os.path.join(outdir, "recall-qps-%d.png" % n))
     print("wrote %s/ann-%d.md, ann-%d.json, recall-qps-%d.png" % (outdir, n, n, n), flush=True)
     return results
@@ -920,10 +931,11 @@ def filtered_section(args, n, lib, lib_sha, env, outdir):
         for x in r.get("results", []):
             x.pop("ids", None)
     with open(os.path.join(outdir, "filtered-%d.json" % n), "w") as f:
-        json.dump({"env": env, "n": n, "nq": nq, "nq_sqlite_vec": nq_sv, "k": K,
-                   "filters": [{"name": s["name"], "target": s["target"], "matching": s["matching"]} for s in specs],
-                   "oracle_lat_s": {k: v["lat_s"] for k, v in oracle.items()},
-                   "results": results}, f, indent=1)
+        json.dump(compact({"env": env, "n": n, "nq": nq, "nq_sqlite_vec": nq_sv, "k": K,
+                           "filters": [{"name": s["name"], "target": s["target"], "matching": s["matching"]}
+                                       for s in specs],
+                           "oracle": {k: {"lat_s": v["lat_s"], "cpu_s": v["cpu_s"]} for k, v in oracle.items()},
+                           "results": results}), f, indent=1)
     print("wrote %s/filtered-%d.md, filtered-%d.json" % (outdir, n, n), flush=True)
 
 
@@ -932,8 +944,10 @@ def filtered_markdown(n, nq, specs, rows, results, env):
         n, K, nq, results.get("sqlite-vec", {}).get("results", [{}])[0].get("nq", 0) if results.get("sqlite-vec", {}).get("results") else 0)]
     L.append("veclite: default ef (ef_search=64); vectorlite: ef=64; numpy: float32 scan of just the matching rows "
              "(the exact-scan reference). recall@10 is over min(10, matching rows); short = queries returning "
-             "fewer than min(10, matching) rows; non-matching = returned rows that fail the filter. %s; SQLite %s; veclite %s.\n"
-             % (env.get("cpu", "?"), env.get("sqlite"), env.get("veclite_version")))
+             "fewer than min(10, matching) rows; non-matching = returned rows that fail the filter. %s; SQLite %s; "
+             "veclite %s (sha256 %s); sqlite-vec %s; vectorlite %s; %s.\n"
+             % (env.get("cpu", "?"), env.get("sqlite"), env.get("veclite_version"), env.get("veclite_sha256", "")[:12],
+                env.get("vec_version"), env.get("vectorlite_py"), env.get("time")))
     L.append("| filter | matching rows (selectivity) | engine | spelling | recall@10 | p50 ms | p99 ms | CPU p50 ms | short | non-matching | veclite path (graph/exact) |")
     L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for spec, eng, r in rows:
@@ -1010,7 +1024,7 @@ def main():
     elif args.n:
         plan = [("ann", n) for n in args.n] + ([("filtered", n) for n in args.n] if args.all else [])
     else:
-        plan = [("ann", 10_000), ("ann", 100_000), ("filtered", 100_000)]
+        plan = [("ann", 10_000), ("ann", 100_000), ("filtered", 10_000), ("filtered", 100_000)]
     t0 = time.perf_counter()
     for kind, n in plan:
         if kind == "ann":

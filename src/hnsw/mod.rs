@@ -886,6 +886,74 @@ impl Hnsw {
         out
     }
 
+    /// Level-0 search that admits only nodes `admit` accepts and computes distances
+    /// only for them: a neighbour that does not match is not scored but expanded, its
+    /// own neighbours taking its place (two hops, as in ACORN), so the walk crosses
+    /// regions of non-matching nodes without paying for them. The entry points are
+    /// scored whatever they are, to start the walk.
+    fn search_filtered<F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        sc: &mut Scratch,
+        admit: &F,
+    ) -> Vec<Cand> {
+        sc.reset(self.levels.len());
+        let ok = |id: u32| !self.deleted[id as usize] && admit(id);
+        let dims = self.p.dims;
+        for &e in eps {
+            if sc.visit(e.id) {
+                sc.cand.push(Reverse(Item(e.d, e.id)));
+                if ok(e.id) {
+                    sc.res.push(Item(e.d, e.id));
+                }
+            }
+        }
+        let mut bound = f32::INFINITY;
+        let mut next: Vec<u32> = Vec::with_capacity(2 * self.m0);
+        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+            if cd > bound {
+                break;
+            }
+            // the matching nodes one or two hops away, not seen yet
+            next.clear();
+            for &n in self.links(cid, 0) {
+                if !sc.visit(n) {
+                    continue;
+                }
+                if ok(n) {
+                    next.push(n);
+                } else {
+                    for &m in self.links(n, 0) {
+                        if ok(m) && sc.visit(m) {
+                            next.push(m);
+                        }
+                    }
+                }
+            }
+            for (i, &n) in next.iter().enumerate() {
+                if let Some(&after) = next.get(i + 1) {
+                    prefetch(&self.vectors[after as usize * dims..]);
+                }
+                let d = self.dist(q, n);
+                if d < bound || sc.res.len() < ef {
+                    sc.cand.push(Reverse(Item(d, n)));
+                    sc.res.push(Item(d, n));
+                    if sc.res.len() > ef {
+                        sc.res.pop();
+                    }
+                    if sc.res.len() >= ef {
+                        bound = sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Cand> = sc.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
+        out.sort();
+        out
+    }
+
     /// Layered descent from the entry point to `level`, then a search of width `ef`
     /// there; tombstones are traversed but not returned. `q` is prepared.
     fn search_from_entry(&self, q: &[f32], ef: usize, level: usize, sc: &mut Scratch) -> Vec<Cand> {
@@ -915,6 +983,21 @@ impl Hnsw {
         sc: &mut Scratch,
         admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
+        self.search_with(q, k, ef, sc, admit, false)
+    }
+
+    /// [`search`](Self::search) with a choice of filtered walk: `two_hop` scores only
+    /// admitted nodes and crosses non-admitted ones by their neighbours (better for
+    /// selective filters); otherwise every node is scored and walked through.
+    pub fn search_with(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        sc: &mut Scratch,
+        admit: Option<&dyn Fn(u32) -> bool>,
+        two_hop: bool,
+    ) -> Vec<(f32, i64)> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
@@ -929,6 +1012,7 @@ impl Hnsw {
         let ef = ef.max(k);
         let found = match admit {
             None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
+            Some(f) if two_hop => self.search_filtered(&q, &ep, ef, sc, &f),
             Some(f) => self.search_layer(&q, &ep, ef, 0, sc, &f, false),
         };
         let mut out: Vec<(f32, i64)> = found
@@ -958,6 +1042,30 @@ impl Hnsw {
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         all.truncate(k);
         all
+    }
+
+    /// Exact k nearest among `slots` (sorted ascending, so the vectors are read in
+    /// memory order), prefetching a few rows ahead. `q` is prepared.
+    pub fn exact_over(&self, q: &[f32], slots: &[u32], k: usize) -> Vec<(f32, i64)> {
+        const AHEAD: usize = 4;
+        let dims = self.p.dims;
+        let mut top = crate::topk::TopK::new(k);
+        for (i, &s) in slots.iter().enumerate() {
+            if let Some(&next) = slots.get(i + AHEAD) {
+                prefetch(&self.vectors[next as usize * dims..]);
+            }
+            let d = self.dist(q, s);
+            if d <= top.bound() {
+                top.push(crate::topk::Hit {
+                    dist: d,
+                    rowid: self.rowids[s as usize],
+                });
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|h| (h.dist, h.rowid))
+            .collect()
     }
 
     /// Internal distance between a raw query and a stored row (for exact paths that

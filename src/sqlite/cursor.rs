@@ -512,6 +512,23 @@ impl FilterSet {
 }
 
 const FILTER_CACHE: usize = 8;
+/// Below this selectivity the filtered walk scores only matching nodes (two hops).
+const TWO_HOP_BELOW: f64 = 0.3;
+/// Exact over the matching rows when count² <= exact_factor() · ef · N.
+const EXACT_FACTOR: f64 = 16.0;
+
+/// The planner's exact-vs-graph constant; VECLITE_EXACT_FACTOR overrides it (for
+/// calibrating on other hardware; see BENCHMARKS.md).
+fn exact_factor() -> f64 {
+    static F: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *F.get_or_init(|| {
+        std::env::var("VECLITE_EXACT_FACTOR")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .unwrap_or(EXACT_FACTOR)
+    })
+}
 
 /// The matching slots for `filters`, from the per-table cache when the same terms
 /// with the same values were evaluated since the last write (or reload).
@@ -519,15 +536,7 @@ fn filter_set(
     t: &mut VecTable,
     filters: &[(&super::plan::Filter, Bound)],
 ) -> Result<std::rc::Rc<FilterSet>> {
-    let combos = Combos::new(filters);
-    let mut key = String::new();
-    if !combos.is_empty() {
-        for c in 0..combos.count() {
-            let (sql, binds) = combos.sql(t, "rowid", filters, c);
-            key.push_str(&sql);
-            key.push_str(&format!("{binds:?};"));
-        }
-    }
+    let key = filter_key(filters);
     let epoch = t.data_epoch;
     t.filter_cache.retain(|(_, e, _)| *e == epoch);
     if let Some(i) = t.filter_cache.iter().position(|(k, _, _)| *k == key) {
@@ -536,6 +545,7 @@ fn filter_set(
         t.filter_cache.push(entry);
         return Ok(set);
     }
+    let combos = Combos::new(filters);
     let mut rowids: Vec<i64> = Vec::new();
     if !combos.is_empty() {
         for c in 0..combos.count() {
@@ -571,6 +581,7 @@ fn filter_set(
             slots.push(s);
         }
     }
+    slots.sort_unstable();
     let set = std::rc::Rc::new(FilterSet { bits, slots });
     let epoch = t.data_epoch;
     if t.filter_cache.len() >= FILTER_CACHE {
@@ -578,6 +589,53 @@ fn filter_set(
     }
     t.filter_cache.push((key, epoch, set.clone()));
     Ok(set)
+}
+
+/// The cache key of a set of pushed-down terms with their values: column, operator,
+/// collation and the bytes of every value (no SQL text is built on a cache hit).
+fn filter_key(filters: &[(&super::plan::Filter, Bound)]) -> Vec<u8> {
+    fn value(k: &mut Vec<u8>, v: &OwnedValue) {
+        match v {
+            OwnedValue::Null => k.push(0),
+            OwnedValue::Integer(x) => {
+                k.push(1);
+                k.extend_from_slice(&x.to_le_bytes());
+            }
+            OwnedValue::Real(x) => {
+                k.push(2);
+                k.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+            OwnedValue::Text(t) | OwnedValue::Blob(t) => {
+                k.push(if matches!(v, OwnedValue::Text(_)) {
+                    3
+                } else {
+                    4
+                });
+                k.extend_from_slice(&(t.len() as u64).to_le_bytes());
+                k.extend_from_slice(t);
+            }
+        }
+    }
+    let mut k = Vec::with_capacity(64);
+    for (f, b) in filters {
+        k.extend_from_slice(&f.column.map(|c| c as i64).unwrap_or(-1).to_le_bytes());
+        k.extend_from_slice(format!("{:?}", f.op).as_bytes());
+        if let Some(c) = &f.collation {
+            k.extend_from_slice(c.as_bytes());
+        }
+        k.push(0xff);
+        match b {
+            Bound::One(v) => value(&mut k, v),
+            Bound::List(l) => {
+                k.extend_from_slice(&(l.len() as u64).to_le_bytes());
+                for v in l {
+                    value(&mut k, v);
+                }
+            }
+            Bound::Nothing => k.push(0xfe),
+        }
+    }
+    k
 }
 
 /// KNN among the rows matching `filters`, choosing per query (the choice depends on
@@ -601,26 +659,19 @@ fn filtered_knn(
     let st = t.loaded_index()?;
     let count = set.slots.len();
     let n = st.hnsw.len().max(1);
-    let exact = count <= k || (count as f64).powi(2) <= 16.0 * ef as f64 * n as f64;
+    let exact = count <= k || (count as f64).powi(2) <= exact_factor() * ef as f64 * n as f64;
     if !exact {
         let admit = |slot: u32| set.has(slot);
-        let found = st.hnsw.search(q, k, ef, &mut st.scratch, Some(&admit));
+        let two_hop = (count as f64) < TWO_HOP_BELOW * n as f64;
+        let found = st
+            .hnsw
+            .search_with(q, k, ef, &mut st.scratch, Some(&admit), two_hop);
         if found.len() >= k.min(count) {
             return Ok((to_hits(found), true));
         }
     }
     let pq = st.hnsw.prepare_query(q);
-    let mut top = TopK::new(k);
-    for &s in &set.slots {
-        let d = st.hnsw.distance_to(&pq, s);
-        if d <= top.bound() {
-            top.push(Hit {
-                dist: d,
-                rowid: st.hnsw.rowid_of_slot(s),
-            });
-        }
-    }
-    Ok((top.into_sorted(), false))
+    Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, k)), false))
 }
 
 /// The exact k nearest rows among those matching `filters`: a SIMD scan of the rows

@@ -28,7 +28,7 @@ pub struct VecTable {
     /// from another epoch are stale.
     pub data_epoch: u64,
     /// Recently used filter results (matching slots), newest last.
-    pub filter_cache: Vec<(String, u64, std::rc::Rc<super::cursor::FilterSet>)>,
+    pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::cursor::FilterSet>)>,
 }
 
 impl VecTable {
