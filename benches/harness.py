@@ -56,8 +56,9 @@ reported as the "exact scan of just the matching rows" reference). Reported: rec
 (/ min(10, matching)), p50/p99, queries that returned fewer than min(10, matching)
 rows, and veclite's path choices (veclite_info searches graph/exact deltas).
 
-The veclite library is copied into --workdir at start, so a rebuild of target/ during
-the run cannot mix versions; its sha256 and version go into the JSON. Load average is
+The veclite library is copied into --workdir at start (as libveclite-<sha>.so), so a
+rebuild of target/ during the run cannot mix versions; its sha256 and version go into
+every output. A lock file keeps two runs from sharing one --workdir (the second waits). Load average is
 recorded around each child: timings on a shared 2-core machine are noisy.
 """
 import argparse
@@ -613,7 +614,7 @@ def oracle_filtered(n, nq):
 
 # ---------------------------------------------------------------- parent side
 def run_child(kind, task, timeout):
-    tf = os.path.join(task["workdir"], "task-%s-%s-%d.json" % (kind, task["engine"], task["n"]))
+    tf = os.path.join(task["workdir"], "task-%s-%s-%d-%d.json" % (kind, task["engine"], task["n"], os.getpid()))
     of = tf.replace("task-", "out-")
     with open(tf, "w") as f:
         json.dump(task, f)
@@ -654,6 +655,33 @@ def wait_for_lib(path, settle=3.0, tries=60):
         except FileNotFoundError:
             time.sleep(settle)
     raise SystemExit("%s missing or changing; build it and retry" % path)
+
+
+def lock_workdir(workdir):
+    """One run per workdir: runs sharing one would overwrite each other's DBs and files."""
+    import fcntl
+    f = open(os.path.join(workdir, ".lock"), "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another harness run holds %s; waiting (or pass --workdir DIR)" % workdir, flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def private_lib_copy(workdir):
+    """Copy target/release/libveclite.so to WORKDIR/libveclite-<sha>.so (written to a temporary
+    name, then renamed: a file some process has mapped is never overwritten in place, which
+    would kill that process with SIGBUS). Returns (path without suffix, sha256)."""
+    tmp = os.path.join(workdir, ".libveclite.%d.tmp" % os.getpid())
+    shutil.copyfile(LIB_SRC, tmp)
+    sha = sha256(tmp)
+    dst = os.path.join(workdir, "libveclite-%s.so" % sha[:16])
+    if os.path.exists(dst) and sha256(dst) == sha:
+        os.remove(tmp)
+    else:
+        os.replace(tmp, dst)
+    return dst[:-3], sha                            # load_extension adds the suffix
 
 
 def environment(lib, lib_sha):
@@ -1010,11 +1038,9 @@ def main():
         return child_main(*args.child)
 
     os.makedirs(args.workdir, exist_ok=True)
+    lock = lock_workdir(args.workdir)               # noqa: F841 (held until exit)
     wait_for_lib(LIB_SRC)
-    lib = os.path.join(args.workdir, "libveclite.so")
-    shutil.copyfile(LIB_SRC, lib)
-    lib_sha = sha256(lib)
-    lib = lib[:-3]                                  # load_extension adds the suffix
+    lib, lib_sha = private_lib_copy(args.workdir)
     env = environment(lib, lib_sha)
     outdir = args.out or (os.path.join(args.workdir, "quick-results") if args.quick else RESULTS)
     if args.quick:

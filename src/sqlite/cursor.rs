@@ -5,15 +5,15 @@
 //! term selects exactly the rows the same WHERE selects on `<t>_rows` (same declared
 //! types, affinity, NULL rules and collations), whatever the path.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use super::config::quote_ident;
 use super::ffi::{Ctx, OwnedValue, Stmt, Value, ValueType};
 use super::plan::{Arg, Op, Plan};
 use super::vtab::VecTable;
-use crate::distance::{self, Metric};
+use crate::distance::Metric;
 use crate::error::{Error, Result};
-use crate::topk::{Hit, TopK};
+use crate::topk::Hit;
 use crate::vector;
 
 pub const MAX_K: i64 = 10_000;
@@ -158,9 +158,21 @@ impl VecCursor {
             // queries and tables below exact_threshold rows scan exactly.
             let threshold = t.cfg.exact_threshold;
             let n = t.index()?.hnsw.len();
-            let (hits, use_graph) = if n < threshold.max(1) {
-                (exact_knn(t, &filters, &q, k as usize)?, false)
-            } else if filters.is_empty() {
+            t.est_rows = n as f64;
+            let (hits, use_graph) = if !filters.is_empty() {
+                filtered_knn(
+                    t,
+                    &filters,
+                    &q,
+                    k as usize,
+                    ef as usize,
+                    n < threshold.max(1),
+                )?
+            } else if n < threshold.max(1) {
+                // A small table: exact distances to every row, from the index's copy.
+                let st = t.loaded_index()?;
+                (to_hits(st.hnsw.exact_search(&q, k as usize, None)), false)
+            } else {
                 let st = t.loaded_index()?;
                 let mut found = st
                     .hnsw
@@ -170,8 +182,6 @@ impl VecCursor {
                     found = st.hnsw.exact_search(&q, k as usize, None);
                 }
                 (to_hits(found), true)
-            } else {
-                filtered_knn(t, &filters, &q, k as usize, ef as usize)?
             };
             t.count_search(use_graph);
             self.mode = Mode::List {
@@ -654,12 +664,15 @@ fn filtered_knn(
     q: &[f32],
     k: usize,
     ef: usize,
+    small_table: bool,
 ) -> Result<(Vec<Hit>, bool)> {
     let set = filter_set(t, filters)?;
     let st = t.loaded_index()?;
     let count = set.slots.len();
     let n = st.hnsw.len().max(1);
-    let exact = count <= k || (count as f64).powi(2) <= exact_factor() * ef as f64 * n as f64;
+    let exact = small_table
+        || count <= k
+        || (count as f64).powi(2) <= exact_factor() * ef as f64 * n as f64;
     if !exact {
         let admit = |slot: u32| set.has(slot);
         let two_hop = (count as f64) < TWO_HOP_BELOW * n as f64;
@@ -672,74 +685,4 @@ fn filtered_knn(
     }
     let pq = st.hnsw.prepare_query(q);
     Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, k)), false))
-}
-
-/// The exact k nearest rows among those matching `filters`: a SIMD scan of the rows
-/// table. Ties are broken by rowid.
-fn exact_knn(
-    t: &mut VecTable,
-    filters: &[(&super::plan::Filter, Bound)],
-    q: &[f32],
-    k: usize,
-) -> Result<Vec<Hit>> {
-    let combos = Combos::new(filters);
-    if combos.is_empty() {
-        return Ok(Vec::new());
-    }
-    let metric = t.cfg.metric;
-    let dims = t.cfg.dims;
-    let kern = distance::kernels();
-    let mut top = TopK::new(k);
-    let mut buf: Vec<f32> = Vec::with_capacity(dims);
-    let select = format!("rowid, {}", quote_ident(&t.cfg.vector_name));
-    let many = combos.count() > 1;
-    let mut seen: HashSet<i64> = HashSet::new();
-    let mut scanned: u64 = 0;
-    for c in 0..combos.count() {
-        let (sql, binds) = combos.sql(t, &select, filters, c);
-        let mut stmt = t.take_stmt(&sql)?;
-        let r = (|| -> Result<()> {
-            for (i, b) in binds.iter().enumerate() {
-                b.bind(&mut stmt, i + 1)?;
-            }
-            while stmt.step()? {
-                let rowid = stmt.column_i64(0);
-                let bytes = stmt.column_bytes(1);
-                if bytes.len() != dims * 4 {
-                    return Err(Error::corrupt(format!(
-                        "veclite: {}_rows: row {rowid} has a vector of {} bytes, expected {}",
-                        t.names.table,
-                        bytes.len(),
-                        dims * 4
-                    )));
-                }
-                if many && !seen.insert(rowid) {
-                    continue;
-                }
-                scanned += 1;
-                let row: &[f32] = match vector::view_blob(bytes) {
-                    Some(v) => v,
-                    None => {
-                        vector::decode_into(bytes, &mut buf);
-                        &buf
-                    }
-                };
-                let d = match metric {
-                    Metric::L2 => (kern.l2_squared)(q, row),
-                    Metric::Cosine => (kern.cosine_distance)(q, row),
-                    Metric::Dot => -(kern.dot)(q, row),
-                };
-                if d <= top.bound() {
-                    top.push(Hit { dist: d, rowid });
-                }
-            }
-            Ok(())
-        })();
-        t.put_stmt(sql, stmt);
-        r?;
-    }
-    if filters.is_empty() {
-        t.est_rows = scanned as f64;
-    }
-    Ok(top.into_sorted())
 }
