@@ -56,7 +56,7 @@ reported as the "exact scan of just the matching rows" reference). Reported: rec
 (/ min(10, matching)), p50/p99, queries that returned fewer than min(10, matching)
 rows, and veclite's path choices (veclite_info searches graph/exact deltas).
 
-The veclite library is copied into --workdir at start (as libveclite-<sha>.so), so a
+The veclite library is copied into --workdir at start (as lib-<sha>/libveclite.so), so a
 rebuild of target/ during the run cannot mix versions; its sha256 and version go into
 every output. A lock file keeps two runs from sharing one --workdir (the second waits). Load average is
 recorded around each child: timings on a shared 2-core machine are noisy.
@@ -624,8 +624,9 @@ def run_child(kind, task, timeout):
                        capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - t
     if p.returncode != 0 or not os.path.exists(of):
-        return {"engine": task["engine"], "error": "child exited %d: %s" % (p.returncode, p.stderr[-2000:]),
-                "wall_s": wall}
+        tail = [x for x in p.stderr.strip().splitlines() if x.strip()][-1:] or [""]
+        return {"engine": task["engine"], "error": "child exited %d: %s" % (p.returncode, tail[0][-400:]),
+                "stderr": p.stderr[-4000:], "wall_s": wall}
     with open(of) as f:
         r = json.load(f)
     r["wall_s"] = wall
@@ -670,13 +671,16 @@ def lock_workdir(workdir):
 
 
 def private_lib_copy(workdir):
-    """Copy target/release/libveclite.so to WORKDIR/libveclite-<sha>.so (written to a temporary
-    name, then renamed: a file some process has mapped is never overwritten in place, which
-    would kill that process with SIGBUS). Returns (path without suffix, sha256)."""
+    """Copy target/release/libveclite.so to WORKDIR/lib-<sha>/libveclite.so (the file name keeps
+    SQLite's default entry point; written to a temporary name, then renamed: a file some process
+    has mapped is never overwritten in place, which would kill that process with SIGBUS).
+    Returns (path without suffix, sha256)."""
     tmp = os.path.join(workdir, ".libveclite.%d.tmp" % os.getpid())
     shutil.copyfile(LIB_SRC, tmp)
     sha = sha256(tmp)
-    dst = os.path.join(workdir, "libveclite-%s.so" % sha[:16])
+    d = os.path.join(workdir, "lib-%s" % sha[:16])
+    os.makedirs(d, exist_ok=True)
+    dst = os.path.join(d, "libveclite.so")
     if os.path.exists(dst) and sha256(dst) == sha:
         os.remove(tmp)
     else:
