@@ -90,8 +90,8 @@ const LOG_KEEP: i64 = 64;
 
 fn damaged(table: &str, detail: &str) -> Error {
     Error::corrupt(format!(
-        "veclite: table {table}: the graph in {table}_graph is damaged ({detail}); \
-         run SELECT veclite_rebuild('{table}') to rebuild it from the rows"
+        "veclite: table {table} is damaged ({detail}); if {table}_rows is intact, \
+         SELECT veclite_rebuild('{table}') rebuilds the graph from it"
     ))
 }
 
