@@ -27,49 +27,8 @@ pub fn encode(levels: &[&[u32]]) -> Vec<u8> {
 /// Decodes a node record into its per-level link lists. `max_links(level)` bounds
 /// each list.
 pub fn decode(b: &[u8], max_links: impl Fn(usize) -> usize) -> Result<Vec<Vec<u32>>, String> {
-    if b.len() < 2 {
-        return Err(format!("node record of {} bytes is too short", b.len()));
-    }
-    if b[0] != NODE_VERSION {
-        return Err(format!(
-            "node record version {} is not {NODE_VERSION}",
-            b[0]
-        ));
-    }
-    let level = b[1] as usize;
-    if level > super::MAX_LEVEL as usize {
-        return Err(format!("node level {level} is above {}", super::MAX_LEVEL));
-    }
-    let mut pos = 2;
-    let mut out = Vec::with_capacity(level + 1);
-    for lc in 0..=level {
-        let Some(c) = b.get(pos..pos + 2) else {
-            return Err(format!("node record ends inside level {lc}"));
-        };
-        let count = u16::from_le_bytes([c[0], c[1]]) as usize;
-        pos += 2;
-        if count > max_links(lc) {
-            return Err(format!(
-                "{count} links at level {lc}, at most {}",
-                max_links(lc)
-            ));
-        }
-        let Some(body) = b.get(pos..pos + 4 * count) else {
-            return Err(format!("node record ends inside the links of level {lc}"));
-        };
-        out.push(
-            body.chunks_exact(4)
-                .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-                .collect(),
-        );
-        pos += 4 * count;
-    }
-    if pos != b.len() {
-        return Err(format!(
-            "{} extra bytes after the node record",
-            b.len() - pos
-        ));
-    }
+    let mut out = Vec::new();
+    decode_with(b, max_links, |_, ids| out.push(ids.collect()))?;
     Ok(out)
 }
 

@@ -108,6 +108,28 @@ impl Scratch {
         self.cand.clear();
         self.res.clear();
     }
+    /// Adds a result, keeping the best `ef`; returns the distance a new result must
+    /// beat (infinite while fewer than `ef` are held).
+    #[inline]
+    fn keep(&mut self, it: Item, ef: usize) -> f32 {
+        self.res.push(it);
+        if self.res.len() > ef {
+            self.res.pop();
+        }
+        if self.res.len() >= ef {
+            self.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+        } else {
+            f32::INFINITY
+        }
+    }
+
+    /// The results, nearest first.
+    fn drain_sorted(&mut self) -> Vec<Cand> {
+        let mut out: Vec<Cand> = self.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
+        out.sort();
+        out
+    }
+
     #[inline]
     fn visit(&mut self, id: u32) -> bool {
         let v = &mut self.visited[id as usize];
@@ -863,22 +885,15 @@ impl Hnsw {
                     continue;
                 }
                 let d = dist(n);
-                if d < bound || sc.res.len() < ef {
+                if d < bound {
                     sc.cand.push(Reverse(Item(d, n)));
                     if ok(n) {
-                        sc.res.push(Item(d, n));
-                        if sc.res.len() > ef {
-                            sc.res.pop();
-                        }
-                        if sc.res.len() >= ef {
-                            bound = sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY);
-                        }
+                        bound = sc.keep(Item(d, n), ef);
                     }
                 }
             }
         }
-        let mut out: Vec<Cand> = sc.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
-        out.sort();
+        let mut out = sc.drain_sorted();
         if out.is_empty() && construction {
             // Keep the walk going from the entry points.
             out = eps.to_vec();
@@ -937,21 +952,13 @@ impl Hnsw {
                     prefetch(&self.vectors[after as usize * dims..]);
                 }
                 let d = self.dist(q, n);
-                if d < bound || sc.res.len() < ef {
+                if d < bound {
                     sc.cand.push(Reverse(Item(d, n)));
-                    sc.res.push(Item(d, n));
-                    if sc.res.len() > ef {
-                        sc.res.pop();
-                    }
-                    if sc.res.len() >= ef {
-                        bound = sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY);
-                    }
+                    bound = sc.keep(Item(d, n), ef);
                 }
             }
         }
-        let mut out: Vec<Cand> = sc.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
-        out.sort();
-        out
+        sc.drain_sorted()
     }
 
     /// Layered descent from the entry point to `level`, then a search of width `ef`
