@@ -110,6 +110,16 @@ fn select(cap: Option<Level>) -> &'static Kernels {
     scalar_kernels()
 }
 
+/// Hints the CPU to start loading the first two cache lines of `v` (the next vector
+/// a search will score). No effect off x86_64.
+#[inline(always)]
+pub fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    x86::prefetch(v);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
 /// The kernels used by everything else: the best the CPU supports (AVX-512F, then
 /// AVX2+FMA, then scalar), capped by `VECLITE_SIMD` if set. Chosen once per process.
 #[inline]

@@ -21,7 +21,7 @@ pub mod codec;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 
-use crate::distance::{self, Kernels, Metric};
+use crate::distance::{self, prefetch, Kernels, Metric};
 
 /// Level value of a free slot.
 pub const FREE: u8 = u8::MAX;
@@ -1328,21 +1328,4 @@ impl Hnsw {
         }
         out
     }
-}
-
-#[inline(always)]
-fn prefetch(v: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: _mm_prefetch is a hint that never faults, whatever the address; the
-        // pointer comes from a live slice.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let p = v.as_ptr() as *const i8;
-            _mm_prefetch(p, _MM_HINT_T0);
-            _mm_prefetch(p.add(64.min(v.len() * 4 - 1)), _MM_HINT_T0);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
 }
