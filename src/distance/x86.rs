@@ -405,6 +405,18 @@ fn avx512_norm_squared(a: &[f32]) -> f32 {
     unsafe { avx512::norm_squared(a) }
 }
 
+/// Prefetches the cache lines holding `v[0]` and `v[16]` (64 bytes apart).
+#[inline(always)]
+pub(crate) fn prefetch(v: &[f32]) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for x in [v.first(), v.get(16)].into_iter().flatten() {
+        // SAFETY: _mm_prefetch (SSE, part of the x86_64 baseline) is only a hint: it
+        // never faults and has no observable effect; the address is that of a live
+        // element of `v`.
+        unsafe { _mm_prefetch(x as *const f32 as *const i8, _MM_HINT_T0) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::scalar;
@@ -482,17 +494,5 @@ mod tests {
         for k in [avx2_kernels(), avx512_kernels()].into_iter().flatten() {
             assert_eq!((k.dot)(&a, &a[..3]), (k.dot)(&a[..3], &a[..3]));
         }
-    }
-}
-
-/// Prefetches the cache lines holding `v[0]` and `v[16]` (64 bytes apart).
-#[inline(always)]
-pub(crate) fn prefetch(v: &[f32]) {
-    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    for x in [v.first(), v.get(16)].into_iter().flatten() {
-        // SAFETY: _mm_prefetch (SSE, part of the x86_64 baseline) is only a hint: it
-        // never faults and has no observable effect; the address is that of a live
-        // element of `v`.
-        unsafe { _mm_prefetch(x as *const f32 as *const i8, _MM_HINT_T0) }
     }
 }
