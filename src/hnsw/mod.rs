@@ -578,13 +578,7 @@ impl Hnsw {
                 if self.levels.len() == self.levels.capacity() {
                     // Grow by an eighth (not by doubling) so a large index carries
                     // at most ~12% of spare capacity.
-                    let extra = (self.levels.len() / 8).max(1024);
-                    self.levels.reserve_exact(extra);
-                    self.deleted.reserve_exact(extra);
-                    self.rowids.reserve_exact(extra);
-                    self.upper.reserve_exact(extra);
-                    self.links0.reserve_exact(extra * (self.m0 + 1));
-                    self.vectors.reserve_exact(extra * self.p.dims);
+                    self.reserve(self.levels.len() + (self.levels.len() / 8).max(1024));
                 }
                 self.levels.push(FREE);
                 self.deleted.push(false);
@@ -1040,15 +1034,14 @@ impl Hnsw {
         admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
         let q = self.prepare_query(q);
-        let mut all: Vec<(f32, i64)> = self
-            .map
-            .values()
-            .filter(|&&s| admit.is_none_or(|f| f(s)))
-            .map(|&s| (self.dist(&q, s), self.rowids[s as usize]))
+        let slots: Vec<u32> = (0..self.levels.len() as u32)
+            .filter(|&s| {
+                self.levels[s as usize] != FREE
+                    && !self.deleted[s as usize]
+                    && admit.is_none_or(|f| f(s))
+            })
             .collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        all.truncate(k);
-        all
+        self.exact_over(&q, &slots, k)
     }
 
     /// Exact k nearest among `slots` (sorted ascending, so the vectors are read in
