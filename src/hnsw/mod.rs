@@ -795,12 +795,7 @@ impl Hnsw {
         for s in 0..n as u32 {
             if self.levels[s as usize] != FREE && self.deleted[s as usize] {
                 self.touch(s);
-                let i = s as usize;
-                self.levels[i] = FREE;
-                self.deleted[i] = false;
-                let b = i * (self.m0 + 1);
-                self.links0[b] = 0;
-                self.upper[i] = Vec::new();
+                self.clear_slot(s);
                 self.pending_free.push(s);
                 if self.entry == Some(s) {
                     entry_dead = true;
@@ -1192,12 +1187,24 @@ impl Hnsw {
         if self.map.get(&r) == Some(&slot) {
             self.map.remove(&r);
         }
+        self.clear_slot(slot);
+        self.free.insert(slot);
+    }
+
+    /// Marks `slot` free and empties its links (callers journal and file it).
+    fn clear_slot(&mut self, slot: u32) {
+        let s = slot as usize;
         self.levels[s] = FREE;
         self.deleted[s] = false;
-        let b = s * (self.m0 + 1);
-        self.links0[b] = 0;
+        self.links0[s * (self.m0 + 1)] = 0;
         self.upper[s] = Vec::new();
-        self.free.insert(slot);
+    }
+
+    /// All free slots (after loading or catching up; no transaction is open).
+    fn free_slots(&self) -> BTreeSet<u32> {
+        (0..self.levels.len() as u32)
+            .filter(|&s| self.levels[s as usize] == FREE)
+            .collect()
     }
 
     /// Catching up: the committed entry point; then checks the nodes that changed.
@@ -1226,18 +1233,14 @@ impl Hnsw {
         if self.levels.iter().any(|&l| l != FREE && l > self.max_level) {
             return Err("entry point is not on the top level".into());
         }
-        self.free = (0..self.levels.len() as u32)
-            .filter(|&s| self.levels[s as usize] == FREE)
-            .collect();
+        self.free = self.free_slots();
         Ok(())
     }
 
     /// Validates the loaded graph and sets the entry point. On error the index must
     /// not be used.
     pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {
-        self.free = (0..self.levels.len() as u32)
-            .filter(|&s| self.levels[s as usize] == FREE)
-            .collect();
+        self.free = self.free_slots();
         self.entry = entry;
         self.max_level = entry
             .map(|e| self.levels.get(e as usize).copied().unwrap_or(0))
