@@ -14,7 +14,10 @@ import numpy as np
 import apsw, sqlite_vec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm")
+# $VECLITE_DATA, else ../shared beside the checkout, else the in-repo 10k slice (enough here)
+DATA = os.environ.get("VECLITE_DATA") or os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm")
+if not os.environ.get("VECLITE_DATA") and not os.path.exists(os.path.join(DATA, "base.f16")):
+    DATA = os.path.join(ROOT, "data", "wordnet-minilm-10k")
 LIB = os.path.join(ROOT, "target", "release", "libveclite")
 D = 384
 

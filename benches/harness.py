@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Side-by-side ANN benchmark: veclite vs raw hnswlib, vectorlite and sqlite-vec.
 
-Data: ../shared/data/wordnet-minilm (real all-MiniLM-L6-v2 embeddings, 384-d, cosine,
-with real metadata pos.u8 / lexname.u8). Ground truth: gt10k.i32 / gt100k.i32 (brute
-force computed here for any other N).
+Data: wordnet-minilm (real all-MiniLM-L6-v2 embeddings, 384-d, cosine, with real
+metadata pos.u8 / lexname.u8) from $VECLITE_DATA, else ../shared/data/wordnet-minilm
+beside the checkout (the full 100k set), else the in-repo 10k slice
+data/wordnet-minilm-10k (sections with N above its rows are skipped, with a message).
+Ground truth: gt10k.i32 / gt100k.i32 (brute force computed here for any other N).
 
 Commands (from the repository root, after `cargo build --release`;
 `pip install apsw sqlite-vec vectorlite-py hnswlib numpy matplotlib`):
@@ -78,7 +80,20 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm"))
+
+
+def find_data():
+    """$VECLITE_DATA, else ../shared/data/wordnet-minilm beside the checkout, else the
+    in-repo 10k slice."""
+    if os.environ.get("VECLITE_DATA"):
+        return os.path.normpath(os.environ["VECLITE_DATA"])
+    shared = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm"))
+    if os.path.exists(os.path.join(shared, "base.f16")):
+        return shared
+    return os.path.join(ROOT, "data", "wordnet-minilm-10k")
+
+
+DATA = find_data()
 LIB_SRC = os.path.join(ROOT, "target", "release", "libveclite.so")
 RESULTS = os.path.join(ROOT, "benches", "results")
 D = 384
@@ -99,9 +114,13 @@ LABEL = {
 
 
 # ---------------------------------------------------------------- data
+def data_rows():
+    return os.path.getsize(os.path.join(DATA, "base.f16")) // (D * 2)
+
+
 def load_base(n):
-    if n > 100_000:
-        raise SystemExit("wordnet-minilm has 100000 base rows")
+    if n > data_rows():
+        raise SystemExit("wordnet-minilm: %d rows asked, %s has %d" % (n, DATA, data_rows()))
     return np.fromfile(os.path.join(DATA, "base.f16"), dtype="<f2", count=n * D).astype("<f4").reshape(-1, D)
 
 
@@ -1054,6 +1073,10 @@ def main():
         plan = [("ann", n) for n in args.n] + ([("filtered", n) for n in args.n] if args.all else [])
     else:
         plan = [("ann", 10_000), ("ann", 100_000), ("filtered", 10_000), ("filtered", 100_000)]
+    rows = data_rows()
+    for kind, n in [p for p in plan if p[1] > rows]:
+        print("skipped %s N=%d: %s has %d rows (set VECLITE_DATA to the full 100k set)" % (kind, n, DATA, rows))
+    plan = [p for p in plan if p[1] <= rows]
     t0 = time.perf_counter()
     for kind, n in plan:
         if kind == "ann":

@@ -4,7 +4,15 @@
 use std::time::Instant;
 
 fn main() {
-    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/wordnet-minilm");
+    // $VECLITE_DATA, else ../shared beside the checkout, else the in-repo 10k slice
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let d = match std::env::var_os("VECLITE_DATA").filter(|v| !v.is_empty()) {
+        Some(v) => std::path::PathBuf::from(v),
+        None if root.join("../shared/data/wordnet-minilm/base.f16").exists() => {
+            root.join("../shared/data/wordnet-minilm")
+        }
+        None => root.join("data/wordnet-minilm-10k"),
+    };
     let n = 10_000;
     let raw = std::fs::read(d.join("base.f16")).unwrap();
     let base: Vec<Vec<f32>> = raw[..n * 384 * 2]

@@ -5,7 +5,14 @@ import json, os, struct, sys
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 out = sys.argv[2] if len(sys.argv) > 2 else "target/demo"
-root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "wordnet-minilm")
+repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the data: $VECLITE_DATA, else ../shared beside the checkout, else the in-repo 10k slice
+root = os.environ.get("VECLITE_DATA") or os.path.join(repo, "..", "shared", "data", "wordnet-minilm")
+if not os.environ.get("VECLITE_DATA") and not os.path.exists(os.path.join(root, "base.f16")):
+    root = os.path.join(repo, "data", "wordnet-minilm-10k")
+rows = os.path.getsize(os.path.join(root, "base.f16")) // (384 * 2)
+if n > rows:
+    sys.exit("prepare_demo: %d rows asked, %s has %d" % (n, os.path.normpath(root), rows))
 os.makedirs(out, exist_ok=True)
 D = 384
 POS = ["noun", "verb", "adjective", "adverb"]

@@ -9,14 +9,49 @@ pub fn conn() -> rusqlite::Connection {
     c
 }
 
+/// The wordnet-minilm directory: `$VECLITE_DATA` if set; else the full 100k set in
+/// `../shared/data/wordnet-minilm` beside the checkout, if it is there; else the 10k
+/// slice in the repository, `data/wordnet-minilm-10k`.
 pub fn data_dir() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/wordnet-minilm");
+    let (p, from) = match std::env::var_os("VECLITE_DATA").filter(|v| !v.is_empty()) {
+        Some(v) => (PathBuf::from(v), "$VECLITE_DATA"),
+        None => {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            let shared = root.join("../shared/data/wordnet-minilm");
+            if shared.join("base.f16").exists() {
+                (shared, "../shared beside the checkout")
+            } else {
+                (root.join("data/wordnet-minilm-10k"), "the in-repo slice")
+            }
+        }
+    };
     assert!(
         p.join("base.f16").exists(),
-        "test data missing: {} (the shared/ directory must sit beside the checkout)",
+        "test data missing: {}/base.f16 (from {from}; set VECLITE_DATA to a wordnet-minilm directory)",
         p.display()
     );
     p
+}
+
+/// Base rows in the data directory (100,000 in the full set, 10,000 in the slice).
+pub fn data_rows() -> usize {
+    let len = std::fs::metadata(data_dir().join("base.f16"))
+        .unwrap()
+        .len() as usize;
+    len / (DIMS * 2)
+}
+
+/// False, after a one-line message on stderr, when the data has fewer than `n` base
+/// rows (only the in-repo 10k slice was found): the caller skips its test.
+pub fn have_rows(n: usize, test: &str) -> bool {
+    let rows = data_rows();
+    if rows < n {
+        eprintln!(
+            "skipped {test}: needs {n} wordnet-minilm rows, {} has {rows} (set VECLITE_DATA to the full set)",
+            data_dir().display()
+        );
+    }
+    rows >= n
 }
 
 pub const DIMS: usize = 384;
@@ -32,6 +67,12 @@ pub struct Wordnet {
 
 pub fn wordnet(n: usize, nq: usize) -> Wordnet {
     let d = data_dir();
+    let rows = data_rows();
+    assert!(
+        n <= rows,
+        "{n} wordnet-minilm rows asked, {} has {rows} (skip with have_rows)",
+        d.display()
+    );
     let raw = std::fs::read(d.join("base.f16")).unwrap();
     let base: Vec<Vec<f32>> = raw[..n * DIMS * 2]
         .chunks_exact(DIMS * 2)

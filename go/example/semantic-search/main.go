@@ -10,7 +10,6 @@ package main
 
 import (
 	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -27,12 +26,12 @@ import (
 var posNames = []string{"noun", "verb", "adj", "adv"}
 
 func main() {
-	n := flag.Int("n", 10000, "glosses to load (1..100000)")
+	n := flag.Int("n", 10000, "glosses to load (1..100000 with the full set, 1..10000 with the in-repo slice)")
 	k := flag.Int("k", 5, "results per query")
 	queryList := flag.String("q", "0,1,2", "comma-separated indexes of held-out queries (0..999)")
 	pos := flag.String("pos", "", "only glosses of this part of speech: noun, verb, adj or adv")
 	dbPath := flag.String("db", "", "database file (default: a temporary one); an existing table is reused")
-	dataDir := flag.String("data", "", "wordnet-minilm directory (default: $VECLITE_DATA or ../shared/data/wordnet-minilm beside the checkout)")
+	dataDir := flag.String("data", "", "wordnet-minilm directory (default: $VECLITE_DATA, else ../shared/data/wordnet-minilm beside the checkout, else data/wordnet-minilm-10k)")
 	ext := flag.String("ext", "", "libveclite path (default: $VECLITE_EXTENSION or the checkout's target/release)")
 	flag.Parse()
 	log.SetFlags(0)
@@ -144,8 +143,12 @@ func load(db *sql.DB, dir string, n int) error {
 	case !strings.Contains(err.Error(), "no such table"):
 		return err
 	}
-	if n < 1 || n > wordnet.NBase {
-		return errors.New("-n must be 1..100000")
+	rows, err := wordnet.Rows(dir)
+	if err != nil {
+		return err
+	}
+	if n < 1 || n > rows {
+		return fmt.Errorf("-n must be 1..%d (the rows in %s)", rows, dir)
 	}
 	start := time.Now()
 	base, err := wordnet.LoadBase(dir, n)

@@ -1,5 +1,6 @@
-// Package wordnet reads the wordnet-minilm data set (../shared/data/wordnet-minilm
-// next to the veclite checkout) for the tests and the example.
+// Package wordnet reads the wordnet-minilm data set for the tests and the example:
+// the full 100k set ($VECLITE_DATA, or ../shared/data/wordnet-minilm next to the
+// veclite checkout) or the 10k slice in the repository (data/wordnet-minilm-10k).
 package wordnet
 
 import (
@@ -15,7 +16,7 @@ import (
 
 const (
 	Dims     = 384    // vector dimensions
-	NBase    = 100000 // rows in base.f16, pos.u8, lexname.u8, base.txt
+	NBase    = 100000 // rows in base.f16, pos.u8, lexname.u8, base.txt of the full set (see Rows)
 	NQueries = 1000   // rows in queries.f32, queries.txt
 	GTWidth  = 100    // ids per query in gt10k.i32 / gt100k.i32
 )
@@ -23,9 +24,10 @@ const (
 // EnvData overrides the data directory.
 const EnvData = "VECLITE_DATA"
 
-// Dir returns the data directory: $VECLITE_DATA, else shared/data/wordnet-minilm
-// two levels above the go/ module (../../shared/data/wordnet-minilm from go/).
-// The error says where it looked.
+// Dir returns the data directory: $VECLITE_DATA; else shared/data/wordnet-minilm
+// beside the checkout (../../shared/data/wordnet-minilm from go/), if it is there;
+// else the checkout's 10k slice, data/wordnet-minilm-10k. The error says where it
+// looked.
 func Dir() (string, error) {
 	dir := os.Getenv(EnvData)
 	from := EnvData
@@ -34,15 +36,28 @@ func Dir() (string, error) {
 		if !ok || !filepath.IsAbs(file) {
 			return "", fmt.Errorf("wordnet-minilm data: source location unknown; set %s to the data directory", EnvData)
 		}
-		module := filepath.Join(filepath.Dir(file), "..", "..") // go/internal/wordnet -> go
-		dir = filepath.Clean(filepath.Join(module, "..", "..", "shared", "data", "wordnet-minilm"))
-		from = "../../shared/data/wordnet-minilm relative to " + module
+		checkout := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..")) // go/internal/wordnet -> checkout
+		dir = filepath.Join(checkout, "..", "shared", "data", "wordnet-minilm")
+		from = "../shared/data/wordnet-minilm and data/wordnet-minilm-10k relative to " + checkout
+		if _, err := os.Stat(filepath.Join(dir, "base.f16")); err != nil {
+			dir = filepath.Join(checkout, "data", "wordnet-minilm-10k")
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "base.f16")); err != nil {
 		return "", fmt.Errorf("wordnet-minilm data missing: %s/base.f16 not found (looked in %s; set %s to the "+
 			"directory holding base.f16, pos.u8, lexname.u8, queries.f32, base.txt): %w", dir, from, EnvData, err)
 	}
 	return dir, nil
+}
+
+// Rows returns the number of base rows in dir: NBase in the full set, 10,000 in
+// the repository's slice.
+func Rows(dir string) (int, error) {
+	st, err := os.Stat(filepath.Join(dir, "base.f16"))
+	if err != nil {
+		return 0, err
+	}
+	return int(st.Size() / (Dims * 2)), nil
 }
 
 // Base holds the first N base rows.
@@ -54,8 +69,12 @@ type Base struct {
 
 // LoadBase reads the first n rows of base.f16, pos.u8 and lexname.u8.
 func LoadBase(dir string, n int) (*Base, error) {
-	if n < 0 || n > NBase {
-		return nil, fmt.Errorf("wordnet-minilm: %d rows asked, the base has %d", n, NBase)
+	rows, err := Rows(dir)
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n > rows {
+		return nil, fmt.Errorf("wordnet-minilm: %d rows asked, %s has %d", n, dir, rows)
 	}
 	raw, err := readPrefix(filepath.Join(dir, "base.f16"), n*Dims*2)
 	if err != nil {
