@@ -3,7 +3,14 @@
 # the apsw (SQLite 3.5x) suite, the Go tests, and the Rust unit/property/integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -c 'import apsw' 2>/dev/null || python3 -m pip install --quiet apsw
+# apsw goes into a venv of the repository's own, .venv/ (a system python such as
+# Debian's refuses pip installs). Running `python3 -m venv` again over a venv whose
+# pip is missing (a first try without ensurepip) completes it.
+py=.venv/bin/python
+if ! "$py" -m pip --version >/dev/null 2>&1; then
+  python3 -m venv .venv || { echo "test.sh: python3 -m venv .venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+fi
+"$py" -c 'import apsw' 2>/dev/null || "$py" -m pip install --quiet apsw
 
 echo "== build"
 cargo build --release
@@ -22,7 +29,7 @@ CARGO_TARGET_DIR=target/bundled cargo clippy --release --no-default-features --f
 echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
 echo "== apsw"
-python3 tests/python/test_apsw.py
+"$py" tests/python/test_apsw.py
 echo "== Go (database/sql through mattn/go-sqlite3)"
 (cd go && go vet ./... && test -z "$(gofmt -l .)" && go test -count=1 ./...)
 echo "== Rust tests"
