@@ -12,6 +12,13 @@
 //!   after commit. No tombstone outlives its transaction.
 //! * A journal of node before-images per savepoint level: [`Hnsw::rollback_to`] and
 //!   [`Hnsw::rollback`] restore the index exactly; `release`/`commit` drop images.
+//!   Each frame also saves the owner's [`tag`](Hnsw::tag) (an opaque number naming
+//!   the persisted state the index matched when the frame opened), and a restore
+//!   brings it back, so the owner can tell whether its storage was restored to the
+//!   same state.
+//! * Dirty tracking: the slots changed since the owner last wrote them out
+//!   ([`Hnsw::dirty_slots`], cleared by [`Hnsw::clear_dirty`]). The journal is
+//!   independent of it: writing dirty nodes out does not forget how to undo them.
 //! * A filtered search admits only rows a predicate accepts while walking through
 //!   the others.
 
@@ -161,6 +168,7 @@ struct Frame {
     max_level: u8,
     n_slots: usize,
     n_tombstones: usize,
+    tag: i64,
 }
 
 pub struct Hnsw {
@@ -186,6 +194,9 @@ pub struct Hnsw {
     meta_dirty: bool,
     /// Off while building a fresh index (nothing to undo, nothing dirty).
     journaling: bool,
+    /// The owner's name for the persisted state this index matches (saved in every
+    /// journal frame and restored with it).
+    tag: i64,
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -220,7 +231,16 @@ impl Hnsw {
             dirty: HashSet::new(),
             meta_dirty: false,
             journaling: true,
+            tag: 0,
         }
+    }
+
+    /// The owner's tag (see the module comment).
+    pub fn tag(&self) -> i64 {
+        self.tag
+    }
+    pub fn set_tag(&mut self, tag: i64) {
+        self.tag = tag;
     }
 
     /// Reserves room for `n` slots in total (exactly, no doubling).
@@ -366,6 +386,7 @@ impl Hnsw {
             max_level: self.max_level,
             n_slots: self.levels.len(),
             n_tombstones: self.n_tombstones,
+            tag: self.tag,
         });
     }
 
@@ -451,6 +472,7 @@ impl Hnsw {
         self.entry = f.entry;
         self.max_level = f.max_level;
         self.n_tombstones = f.n_tombstones;
+        self.tag = f.tag;
     }
 
     fn rebuild_maps(&mut self) {
@@ -532,12 +554,19 @@ impl Hnsw {
         }
     }
 
-    /// Slots changed since the last commit/rollback (some may be free now), and
-    /// whether the entry point or top level changed.
-    pub fn take_dirty(&mut self) -> (Vec<u32>, bool) {
+    /// Slots changed since the last [`clear_dirty`](Self::clear_dirty), commit or
+    /// rollback (some may be free now), in slot order.
+    pub fn dirty_slots(&self) -> Vec<u32> {
         let mut v: Vec<u32> = self.dirty.iter().copied().collect();
         v.sort_unstable();
-        (v, self.meta_dirty)
+        v
+    }
+
+    /// The owner has written every dirty slot out. The journal is kept: the
+    /// changes can still be undone.
+    pub fn clear_dirty(&mut self) {
+        self.dirty.clear();
+        self.meta_dirty = false;
     }
 
     pub fn has_changes(&self) -> bool {

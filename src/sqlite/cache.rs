@@ -3,14 +3,23 @@
 //!
 //! Rules (see ARCHITECTURE.md, "Transactions"):
 //! * The index is loaded on first use from `T_graph` joined with `T_rows`.
-//! * Before each use, the `generation` stored in `T_config` is read inside the
-//!   connection's current transaction; if it differs from the one the index was
-//!   built at, the index is reloaded. Every write transaction bumps it in xSync. So
-//!   another connection's or process's commit, a rolled-back rebuild, and a WAL
-//!   reader on an older snapshot are all handled by one rule.
-//! * In-memory changes are journaled per savepoint (`hnsw` module); xRollback and
-//!   xRollbackTo restore them. Dirty nodes are written once per transaction in xSync
-//!   (after tombstones are purged), never in xCommit, whose errors SQLite ignores.
+//! * Every write of graph nodes to the shadow tables (a *flush*) stores a new
+//!   `generation` in `T_config` and a `T_log` row for it, so each distinct state of
+//!   the stored graph has its own number. The in-memory index carries the number of
+//!   the stored state it matches (`Hnsw::tag`, saved in every journal frame).
+//! * Before each use, the stored `generation` is read inside the connection's
+//!   current transaction; if it differs from the index's tag, the index is caught up
+//!   from `T_log` or reloaded. So another connection's or process's commit, a WAL
+//!   reader on an older snapshot, a rolled-back rebuild, and a table object that
+//!   SQLite destroyed and reconnected inside a transaction (DROP TABLE rolled back)
+//!   are all handled by one rule.
+//! * The tables are complete at every savepoint: xSavepoint flushes before opening
+//!   its journal frame (as FTS5 does), so whatever SQLite restores with ROLLBACK TO
+//!   agrees with the in-memory state the journal restores, or carries another
+//!   generation and is reloaded. xSync flushes the rest ("prepare"); the journal is
+//!   kept until xCommit or xRollback (xRollback can follow a successful xSync when
+//!   the pager's commit fails). Nothing is written in xCommit, whose errors SQLite
+//!   ignores.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -24,14 +33,11 @@ use crate::hnsw::{codec, Hnsw, Params, Scratch};
 use crate::vector;
 
 pub struct IndexState {
+    /// The graph; `hnsw.tag()` is the stored generation it matches.
     pub hnsw: Hnsw,
     pub scratch: Scratch,
-    /// The stored generation this index corresponds to.
-    pub generation: i64,
-    pending_generation: Option<i64>,
-    /// Rebuilt in the current transaction: the whole graph is rewritten at xSync and
-    /// a rollback drops the index (it is reloaded from the restored tables).
-    rebuilt: bool,
+    /// The graph replaces the stored one wholesale at the next flush (a rebuild).
+    full_write: bool,
 }
 
 /// What a table's searches did, for veclite_info. Keyed by connection and table.
@@ -241,8 +247,17 @@ impl VecTable {
     pub fn index(&mut self) -> Result<&mut IndexState> {
         let stored = self.stored_generation()?;
         let fresh = match &self.index {
-            Some(st) => st.generation == stored || st.hnsw.has_changes() || st.rebuilt,
-            None => false,
+            Some(st) if st.hnsw.tag() == stored => true,
+            Some(st) if st.hnsw.has_changes() || st.full_write => {
+                // Unwritten changes exist only while this connection holds the write
+                // lock, so nobody else can have moved the generation.
+                return Err(Error::corrupt(format!(
+                    "veclite: internal error: table {}: the stored generation moved ({} to {stored}) under unwritten index changes",
+                    self.names.table,
+                    st.hnsw.tag()
+                )));
+            }
+            _ => false,
         };
         if !fresh && self.catch_up(stored)? {
             return Ok(self.index.as_mut().expect("caught up"));
@@ -251,7 +266,8 @@ impl VecTable {
             self.index = None;
             self.data_epoch += 1;
             let t0 = std::time::Instant::now();
-            let (h, problems) = load(self.db, &self.names, &self.cfg)?;
+            let (mut h, problems) = load(self.db, &self.names, &self.cfg)?;
+            h.set_tag(stored);
             if let Some(p) = problems.first() {
                 let more = if problems.len() > 1 {
                     format!("; and {} more problems", problems.len() - 1)
@@ -271,15 +287,14 @@ impl VecTable {
             self.index = Some(IndexState {
                 hnsw: h,
                 scratch: Scratch::default(),
-                generation: stored,
-                pending_generation: None,
-                rebuilt: false,
+                full_write: false,
             });
         }
         Ok(self.index.as_mut().expect("loaded above"))
     }
 
-    /// Rebuilds the in-memory index from the rows; written out at xSync.
+    /// Rebuilds the index from the rows and writes it out at once (so a savepoint
+    /// rolled back to before the rebuild finds an older generation and reloads).
     pub fn rebuild_index(&mut self) -> Result<usize> {
         let stored = self.stored_generation()?;
         let seed = config_int(self.db, &self.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
@@ -311,42 +326,48 @@ impl VecTable {
                 });
             }
         }
-        let h = crate::hnsw::build::build_parallel(params(&self.cfg, seed), &rows);
+        let mut h = crate::hnsw::build::build_parallel(params(&self.cfg, seed), &rows);
+        h.set_tag(stored);
         let n = h.len();
         self.index = Some(IndexState {
             hnsw: h,
             scratch: Scratch::default(),
-            generation: stored,
-            pending_generation: None,
-            rebuilt: true,
+            full_write: true,
         });
+        self.flush_index()?;
         Ok(n)
     }
 
-    /// xSync: purge tombstones, write dirty nodes, entry point and a new generation.
-    pub fn sync_index(&mut self) -> Result<()> {
+    /// Writes the index's changes to the shadow tables (xSavepoint, xSync and the
+    /// flush command): purge tombstones, write dirty nodes (or, after a rebuild,
+    /// the whole graph), the entry point, a new generation and its `T_log` row. On
+    /// success the index's tag is the new generation; on failure nothing in memory
+    /// is forgotten (a later flush writes everything again, and SQLite rolls back
+    /// the statement or transaction that failed).
+    pub fn flush_index(&mut self) -> Result<()> {
         let Some(st) = self.index.as_mut() else {
             return Ok(());
         };
-        if !st.hnsw.has_changes() && !st.rebuilt {
+        if !st.hnsw.has_changes() && !st.full_write {
             return Ok(());
         }
         // Our writes must not change what last_insert_rowid() reports to the user.
         let last_rowid = self.db.last_insert_rowid();
+        self.flushing = true;
         let r = self.write_index();
+        self.flushing = false;
         self.db.set_last_insert_rowid(last_rowid);
         r
     }
 
     fn write_index(&mut self) -> Result<()> {
-        let st = self.index.as_mut().expect("checked by sync_index");
+        let st = self.index.as_mut().expect("checked by flush_index");
         st.hnsw.purge(&mut st.scratch);
-        let rebuilt = st.rebuilt;
-        let (dirty, _) = st.hnsw.take_dirty();
+        let rebuilt = st.full_write;
         let dirty: Vec<u32> = if rebuilt {
             (0..st.hnsw.n_slots() as u32).collect()
         } else {
-            dirty
+            st.hnsw.dirty_slots()
         };
         let entry = st.hnsw.entry();
         if rebuilt {
@@ -380,17 +401,33 @@ impl VecTable {
         self.put_stmt(up, ups);
         self.put_stmt(del, dels);
         r?;
-        let gen = self.stored_generation()? + 1;
+        let stored = self.stored_generation()?;
+        let tag = self.index.as_ref().map(|st| st.hnsw.tag());
+        if tag != Some(stored) {
+            return Err(Error::corrupt(format!(
+                "veclite: internal error: table {}: index at generation {tag:?} flushed over generation {stored}",
+                self.names.table
+            )));
+        }
+        let gen = stored + 1;
+        // One row per statement: a multi-row write would use a statement journal,
+        // and inside xSavepoint of a statement savepoint that would open the outer
+        // statement's pager savepoint early, so a failing outer statement would
+        // undo the rest of this flush (found by the model fuzzer). Every statement
+        // of a flush writes one row or deletes without a constraint to check.
         let sql = format!(
-            "INSERT OR REPLACE INTO {}(key, value) VALUES ('entry', ?1), ('generation', ?2)",
+            "INSERT OR REPLACE INTO {}(key, value) VALUES (?1, ?2)",
             self.names.q("config")
         );
         let mut s = self.take_stmt(&sql)?;
         let r = (|| -> Result<()> {
+            s.bind_text(1, b"entry")?;
             match entry {
-                Some(e) => s.bind_i64(1, e as i64)?,
-                None => s.bind_null(1)?,
+                Some(e) => s.bind_i64(2, e as i64)?,
+                None => s.bind_null(2)?,
             }
+            s.run()?;
+            s.bind_text(1, b"generation")?;
             s.bind_i64(2, gen)?;
             s.run()
         })();
@@ -423,7 +460,9 @@ impl VecTable {
         self.put_stmt(sql, s);
         r?;
         if let Some(st) = self.index.as_mut() {
-            st.pending_generation = Some(gen);
+            st.hnsw.clear_dirty();
+            st.hnsw.set_tag(gen);
+            st.full_write = false;
         }
         Ok(())
     }
@@ -435,7 +474,7 @@ impl VecTable {
         let Some(st) = self.index.as_ref() else {
             return Ok(false);
         };
-        let from = st.generation;
+        let from = st.hnsw.tag();
         if stored <= from || stored - from > LOG_KEEP || st.hnsw.has_changes() {
             return Ok(false);
         }
@@ -522,7 +561,7 @@ impl VecTable {
         {
             return Ok(false);
         }
-        st.generation = stored;
+        st.hnsw.set_tag(stored);
         self.data_epoch += 1;
         let key = self.stats_key();
         with_stats(&key, |s| s.catch_ups += 1);
@@ -532,11 +571,11 @@ impl VecTable {
     pub fn commit_index(&mut self) {
         let key = self.stats_key();
         if let Some(st) = self.index.as_mut() {
+            debug_assert!(
+                !st.hnsw.has_changes() && !st.full_write,
+                "xCommit without xSync"
+            );
             st.hnsw.commit();
-            if let Some(g) = st.pending_generation.take() {
-                st.generation = g;
-            }
-            st.rebuilt = false;
             let (mem, lv) = (st.hnsw.memory_bytes(), st.hnsw.max_level());
             with_stats(&key, |s| {
                 s.memory_bytes = mem;
@@ -545,33 +584,37 @@ impl VecTable {
         }
     }
 
+    /// xRollback: the journal brings back the state (and tag) the index had when
+    /// the transaction's first change was journaled. If SQLite restored the tables
+    /// to another generation (the index was loaded or rebuilt inside the
+    /// transaction), the next use reloads it.
     pub fn rollback_index(&mut self) {
         if let Some(st) = self.index.as_mut() {
-            if st.rebuilt {
-                self.index = None;
-                return;
-            }
             st.hnsw.rollback();
-            st.pending_generation = None;
+            st.full_write = false;
         }
     }
 
+    /// xRollbackTo: the journal restores the state at the savepoint, which the
+    /// savepoint's flush had written, so nothing is left to write. A frame the
+    /// index only assumed (opened before it was loaded or rebuilt) carries a later
+    /// tag than the restored tables, and the next use reloads.
     pub fn rollback_index_to(&mut self, level: i32) {
         if let Some(st) = self.index.as_mut() {
-            if st.rebuilt {
-                // Whether the rebuild came before or after this savepoint, reloading
-                // from the tables (which SQLite restores) gives the right state.
-                self.index = None;
-                return;
-            }
             st.hnsw.rollback_to(level);
+            st.hnsw.clear_dirty();
+            st.full_write = false;
         }
     }
 
-    pub fn savepoint_index(&mut self, level: i32) {
+    /// xSavepoint: write everything first, so the tables are complete at this
+    /// savepoint, then open the journal frame.
+    pub fn savepoint_index(&mut self, level: i32) -> Result<()> {
+        self.flush_index()?;
         if let Some(st) = self.index.as_mut() {
             st.hnsw.savepoint(level);
         }
+        Ok(())
     }
 
     pub fn release_index(&mut self, level: i32) {

@@ -29,6 +29,10 @@ pub struct VecTable {
     pub data_epoch: u64,
     /// Recently used filter results (matching slots), newest last.
     pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::cursor::FilterSet>)>,
+    /// Set while the index is being written out: the statements that write it open
+    /// statement savepoints of their own, which SQLite reports to this table too;
+    /// they change nothing in memory, so their hooks are ignored.
+    pub flushing: bool,
 }
 
 impl VecTable {
@@ -48,6 +52,7 @@ impl VecTable {
             open_savepoints: Vec::new(),
             data_epoch: 0,
             filter_cache: Vec::new(),
+            flushing: false,
         };
         if create {
             t.create_shadow()?;
@@ -368,7 +373,7 @@ impl VecTable {
                 // veclite_check() inside a transaction: write this transaction's
                 // graph changes now, so the shadow tables agree with the rows.
                 self.data_epoch -= 1;
-                self.sync_index()?;
+                self.flush_index()?;
                 return Ok(None);
             }
             if q.value_type() == ValueType::Text && q.text() == REBUILD_COMMAND.as_bytes() {
@@ -496,7 +501,7 @@ impl VecTable {
     }
     /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
     pub fn sync(&mut self) -> Result<()> {
-        self.sync_index()
+        self.flush_index()
     }
     pub fn commit(&mut self) -> Result<()> {
         self.open_savepoints.clear();
@@ -510,17 +515,26 @@ impl VecTable {
         Ok(())
     }
     pub fn savepoint(&mut self, level: i32) -> Result<()> {
+        if self.flushing {
+            return Ok(());
+        }
+        self.savepoint_index(level)?;
         self.open_savepoints.retain(|&l| l < level);
         self.open_savepoints.push(level);
-        self.savepoint_index(level);
         Ok(())
     }
     pub fn release(&mut self, level: i32) -> Result<()> {
+        if self.flushing {
+            return Ok(());
+        }
         self.open_savepoints.retain(|&l| l < level);
         self.release_index(level);
         Ok(())
     }
     pub fn rollback_to(&mut self, level: i32) -> Result<()> {
+        if self.flushing {
+            return Ok(());
+        }
         self.data_epoch += 1;
         self.open_savepoints.retain(|&l| l <= level);
         self.rollback_index_to(level);
