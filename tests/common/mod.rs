@@ -46,7 +46,11 @@ pub fn data_rows() -> usize {
 pub fn have_rows(n: usize, test: &str) -> bool {
     let rows = data_rows();
     if rows < n {
-        eprintln!(
+        // io::stderr, not eprintln!: the test harness captures eprintln! output of
+        // passing tests, and a skip should show in a plain `cargo test`.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped {test}: needs {n} wordnet-minilm rows, {} has {rows} (set VECLITE_DATA to the full set)",
             data_dir().display()
         );
