@@ -1,17 +1,33 @@
-//! Model-based fuzzing: random sequences of INSERT / INSERT OR REPLACE / UPDATE /
-//! DELETE / BEGIN / SAVEPOINT / ROLLBACK TO / RELEASE / COMMIT / ROLLBACK and KNN
-//! queries with and without filters run against veclite and against an in-memory
-//! model with exact search. Any divergence fails with the seed, the step and the SQL
-//! that led there.
+//! Model-based fuzzing: random sequences of operations run against veclite (a table
+//! in a database file) and against an in-memory model with exact search. Any
+//! divergence fails the test.
+//!
+//! Operations: INSERT / INSERT OR REPLACE / UPDATE of vector, metadata and rowid /
+//! DELETE, a multi-row INSERT that fails on its last row, BEGIN / SAVEPOINT /
+//! ROLLBACK TO / RELEASE / COMMIT / ROLLBACK, KNN with and without filters, and the
+//! events that replace or drop the index: `veclite_rebuild`, a rebuild inside a
+//! statement that then fails, `DROP TABLE` (re-created at once, or rolled back
+//! with ROLLBACK TO), and closing and reopening the connection. After every COMMIT
+//! the table is checked (rows, `veclite_check`, KNN) in a second connection that
+//! stays open (it catches up from the change log) and in a fresh one.
+//!
+//! A failure is shrunk to a minimal sequence of operations (delta debugging over
+//! replays in fresh databases), printed, and written to
+//! `target/model_fuzz/<seed>.ops`; copy that file into `tests/model_fuzz_cases/`
+//! to keep it as a regression case. Every `.ops` file there is replayed by
+//! `model_fuzz_regressions`.
 //!
 //! CI runs a few seeds; the long run is
-//! `VECLITE_FUZZ_OPS=100000 VECLITE_FUZZ_SEEDS=1 cargo test --release --no-default-features --features bundled --test model_fuzz -- --nocapture`.
+//! `VECLITE_FUZZ_OPS=100000 VECLITE_FUZZ_SEEDS=3 cargo test --release --no-default-features --features bundled --test model_fuzz -- --nocapture`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 const DIMS: usize = 4;
+const CREATE: &str = "CREATE VIRTUAL TABLE t USING veclite(v float[4], n integer, tag text, exact_threshold = 0, m = 4, ef_construction = 32)";
 
 struct Rng(u64);
 impl Rng {
@@ -47,10 +63,70 @@ struct Row {
 }
 
 type Model = BTreeMap<i64, Row>;
-/// A filter as the model evaluates it.
-type Keep = Box<dyn Fn(&Row, i64) -> bool>;
 
-fn json(v: &[f32]) -> String {
+/// One step of a run. Every operation is valid in any state: those that make no
+/// sense there (ROLLBACK TO a savepoint that is not open, COMMIT outside a
+/// transaction, ...) are skipped on both sides, so any subsequence of a run is a
+/// run (which is what shrinking needs).
+#[derive(Clone, Debug, PartialEq)]
+enum Op {
+    Insert {
+        id: i64,
+        v: Vec<f32>,
+        n: Option<i64>,
+        tag: Option<String>,
+        replace: bool,
+    },
+    SetVector {
+        id: i64,
+        v: Vec<f32>,
+    },
+    /// `UPDATE t SET n = {n}, tag = 'y' WHERE n IS NULL OR n < {lim}`
+    SetMeta {
+        n: i64,
+        lim: i64,
+    },
+    MoveRowid {
+        id: i64,
+        to: i64,
+        replace: bool,
+    },
+    Delete {
+        id: i64,
+    },
+    DeleteWhereN {
+        n: i64,
+    },
+    /// A two-row INSERT whose second row has the wrong dimensions.
+    BadMultiInsert {
+        id: i64,
+        v: Vec<f32>,
+    },
+    Begin,
+    Savepoint(u8),
+    RollbackTo(u8),
+    Release(u8),
+    Commit,
+    Rollback,
+    Knn {
+        q: Vec<f32>,
+        k: usize,
+        filter: u8,
+        a: i64,
+        b: i64,
+    },
+    Check,
+    Rebuild,
+    /// A two-row command INSERT: the first row rebuilds, the second fails, so the
+    /// statement (rebuild included) is undone.
+    RebuildThenFail,
+    /// DROP TABLE t, then CREATE it again (empty).
+    DropTable,
+    /// Close the connection and open a new one (outside transactions only).
+    Reopen,
+}
+
+fn vec_text(v: &[f32]) -> String {
     format!(
         "[{}]",
         v.iter()
@@ -58,6 +134,200 @@ fn json(v: &[f32]) -> String {
             .collect::<Vec<_>>()
             .join(",")
     )
+}
+
+fn parse_vec(s: &str) -> Result<Vec<f32>, String> {
+    let inner = s
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .ok_or(format!("bad vector {s}"))?;
+    inner
+        .split(',')
+        .map(|x| x.parse::<f32>().map_err(|e| format!("{x}: {e}")))
+        .collect()
+}
+
+fn opt_text(o: &Option<i64>) -> String {
+    o.map(|x| x.to_string()).unwrap_or("NULL".into())
+}
+
+impl Op {
+    /// The line of a `.ops` file.
+    fn to_line(&self) -> String {
+        match self {
+            Op::Insert {
+                id,
+                v,
+                n,
+                tag,
+                replace,
+            } => format!(
+                "insert {id} {} {} {} {}",
+                vec_text(v),
+                opt_text(n),
+                tag.clone().unwrap_or("NULL".into()),
+                if *replace { "replace" } else { "abort" }
+            ),
+            Op::SetVector { id, v } => format!("set-vector {id} {}", vec_text(v)),
+            Op::SetMeta { n, lim } => format!("set-meta {n} {lim}"),
+            Op::MoveRowid { id, to, replace } => format!(
+                "move-rowid {id} {to} {}",
+                if *replace { "replace" } else { "abort" }
+            ),
+            Op::Delete { id } => format!("delete {id}"),
+            Op::DeleteWhereN { n } => format!("delete-where-n {n}"),
+            Op::BadMultiInsert { id, v } => format!("bad-multi-insert {id} {}", vec_text(v)),
+            Op::Begin => "begin".into(),
+            Op::Savepoint(s) => format!("savepoint {s}"),
+            Op::RollbackTo(s) => format!("rollback-to {s}"),
+            Op::Release(s) => format!("release {s}"),
+            Op::Commit => "commit".into(),
+            Op::Rollback => "rollback".into(),
+            Op::Knn { q, k, filter, a, b } => {
+                format!("knn {} {k} {filter} {a} {b}", vec_text(q))
+            }
+            Op::Check => "check".into(),
+            Op::Rebuild => "rebuild".into(),
+            Op::RebuildThenFail => "rebuild-then-fail".into(),
+            Op::DropTable => "drop-table".into(),
+            Op::Reopen => "reopen".into(),
+        }
+    }
+
+    fn from_line(line: &str) -> Result<Op, String> {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let int = |i: usize| -> Result<i64, String> {
+            w.get(i)
+                .ok_or(format!("missing field {i} in `{line}`"))?
+                .parse::<i64>()
+                .map_err(|e| format!("`{line}`: {e}"))
+        };
+        let vecf = |i: usize| parse_vec(w.get(i).ok_or(format!("missing vector in `{line}`"))?);
+        let opt = |i: usize| -> Result<Option<i64>, String> {
+            match w.get(i) {
+                Some(&"NULL") => Ok(None),
+                _ => int(i).map(Some),
+            }
+        };
+        let replace = |i: usize| w.get(i) == Some(&"replace");
+        Ok(match w.first().copied().unwrap_or("") {
+            "insert" => Op::Insert {
+                id: int(1)?,
+                v: vecf(2)?,
+                n: opt(3)?,
+                tag: match w.get(4) {
+                    Some(&"NULL") | None => None,
+                    Some(t) => Some(t.to_string()),
+                },
+                replace: replace(5),
+            },
+            "set-vector" => Op::SetVector {
+                id: int(1)?,
+                v: vecf(2)?,
+            },
+            "set-meta" => Op::SetMeta {
+                n: int(1)?,
+                lim: int(2)?,
+            },
+            "move-rowid" => Op::MoveRowid {
+                id: int(1)?,
+                to: int(2)?,
+                replace: replace(3),
+            },
+            "delete" => Op::Delete { id: int(1)? },
+            "delete-where-n" => Op::DeleteWhereN { n: int(1)? },
+            "bad-multi-insert" => Op::BadMultiInsert {
+                id: int(1)?,
+                v: vecf(2)?,
+            },
+            "begin" => Op::Begin,
+            "savepoint" => Op::Savepoint(int(1)? as u8),
+            "rollback-to" => Op::RollbackTo(int(1)? as u8),
+            "release" => Op::Release(int(1)? as u8),
+            "commit" => Op::Commit,
+            "rollback" => Op::Rollback,
+            "knn" => Op::Knn {
+                q: vecf(1)?,
+                k: int(2)? as usize,
+                filter: int(3)? as u8,
+                a: int(4)?,
+                b: int(5)?,
+            },
+            "check" => Op::Check,
+            "rebuild" => Op::Rebuild,
+            "rebuild-then-fail" => Op::RebuildThenFail,
+            "drop-table" => Op::DropTable,
+            "reopen" => Op::Reopen,
+            other => return Err(format!("unknown operation `{other}` in `{line}`")),
+        })
+    }
+
+    /// A random operation (some come as a short sequence, e.g. a DROP TABLE inside
+    /// a savepoint that is rolled back).
+    fn random(rng: &mut Rng, out: &mut Vec<Op>) {
+        let id = rng.below(60) as i64;
+        let op = match rng.below(100) {
+            0..=23 => Op::Insert {
+                id,
+                v: rng.vec(),
+                n: if rng.below(5) == 0 {
+                    None
+                } else {
+                    Some(rng.below(5) as i64)
+                },
+                tag: match rng.below(3) {
+                    0 => None,
+                    1 => Some("x".into()),
+                    _ => Some("y".into()),
+                },
+                replace: rng.below(2) == 0,
+            },
+            24..=32 => Op::SetVector { id, v: rng.vec() },
+            33..=38 => Op::SetMeta {
+                n: rng.below(5) as i64,
+                lim: rng.below(3) as i64,
+            },
+            39..=43 => Op::MoveRowid {
+                id,
+                to: rng.below(60) as i64,
+                replace: rng.below(2) == 0,
+            },
+            44..=53 => Op::Delete { id },
+            54..=55 => Op::DeleteWhereN {
+                n: rng.below(5) as i64,
+            },
+            56..=58 => Op::BadMultiInsert {
+                id: 100 + rng.below(50) as i64,
+                v: rng.vec(),
+            },
+            59..=62 => Op::Begin,
+            63..=67 => Op::Savepoint(rng.below(4) as u8),
+            68..=71 => Op::RollbackTo(rng.below(4) as u8),
+            72..=74 => Op::Release(rng.below(4) as u8),
+            75..=78 => Op::Commit,
+            79..=81 => Op::Rollback,
+            82..=92 => Op::Knn {
+                q: rng.vec(),
+                k: 1 + rng.below(12) as usize,
+                filter: rng.below(6) as u8,
+                a: rng.below(60) as i64,
+                b: rng.below(60) as i64,
+            },
+            93 => Op::Check,
+            94..=95 => Op::Rebuild,
+            96 => Op::RebuildThenFail,
+            97 => {
+                // DROP TABLE inside a savepoint, rolled back (the savepoint stays open)
+                let s = rng.below(4) as u8;
+                out.push(Op::Savepoint(s));
+                out.push(Op::DropTable);
+                Op::RollbackTo(s)
+            }
+            98 => Op::DropTable,
+            _ => Op::Reopen,
+        };
+        out.push(op);
+    }
 }
 
 fn l2(a: &[f32], b: &[f32]) -> f32 {
@@ -68,419 +338,503 @@ fn l2(a: &[f32], b: &[f32]) -> f32 {
         .sqrt()
 }
 
-struct Fuzz {
-    c: Connection,
-    model: Model,
-    /// Open savepoints with the model as it was when each was opened. The first
-    /// entry, if `in_txn`, is the state at BEGIN.
-    stack: Vec<(String, Model)>,
-    in_txn: bool,
-    begin_state: Model,
-    log: Vec<String>,
-    seed: u64,
-    step: usize,
-    knn_hits: usize,
-    knn_want: usize,
+fn open(path: &Path) -> Connection {
+    let c = Connection::open(path).unwrap();
+    veclite::register(&c).unwrap();
+    c
 }
 
-impl Fuzz {
-    fn fail(&self, what: &str) -> ! {
-        let path = std::env::temp_dir().join(format!("veclite-model-fuzz-seed{}.sql", self.seed));
-        let _ = std::fs::write(
-            &path,
-            format!(
-                ".load ./target/release/libveclite\nCREATE VIRTUAL TABLE t USING veclite(v float[4], n integer, tag text, exact_threshold = 0, m = 4, ef_construction = 32);\n{};\n",
-                self.log.join(";\n")
-            ),
-        );
-        eprintln!(
-            "full reproduction (sqlite3 shell script): {}",
-            path.display()
-        );
-        let tail: Vec<&String> = self
-            .log
+fn read_table(c: &Connection) -> Result<Model, String> {
+    let mut st = c
+        .prepare("SELECT rowid, v, n, tag FROM t")
+        .map_err(|e| e.to_string())?;
+    let rows = st
+        .query_map([], |r| {
+            let b: Vec<u8> = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                Row {
+                    v: b.chunks_exact(4)
+                        .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+                        .collect(),
+                    n: r.get(2)?,
+                    tag: r.get(3)?,
+                },
+            ))
+        })
+        .map_err(|e| e.to_string())?;
+    rows.collect::<Result<Model, _>>()
+        .map_err(|e| e.to_string())
+}
+
+/// Compares the table seen by `c` with `model`, and runs veclite_check.
+fn check_against(c: &Connection, model: &Model, who: &str) -> Result<(), String> {
+    let rows = read_table(c).map_err(|e| format!("{who}: reading the table: {e}"))?;
+    if &rows != model {
+        let extra: Vec<_> = rows.keys().filter(|k| !model.contains_key(k)).collect();
+        let missing: Vec<_> = model.keys().filter(|k| !rows.contains_key(k)).collect();
+        let changed: Vec<_> = rows
             .iter()
-            .rev()
-            .take(40)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
+            .filter(|(k, r)| model.get(k).is_some_and(|m| m != *r))
+            .map(|(k, _)| k)
             .collect();
-        panic!(
-            "model_fuzz divergence: seed {} step {}: {what}\nlast statements:\n{}",
-            self.seed,
-            self.step,
-            tail.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        return Err(format!(
+            "{who}: table differs from model: extra rowids {extra:?}, missing {missing:?}, changed {changed:?}"
+        ));
+    }
+    let chk: String = c
+        .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
+        .map_err(|e| format!("{who}: veclite_check failed: {e}"))?;
+    if chk != "ok" {
+        return Err(format!("{who}: veclite_check: {chk}"));
+    }
+    Ok(())
+}
+
+struct Knn {
+    hits: usize,
+    want: usize,
+}
+
+/// Runs one KNN query on `c` and compares it with brute force over `model`.
+fn knn_against(
+    c: &Connection,
+    model: &Model,
+    op: &Op,
+    stats: &mut Knn,
+    who: &str,
+) -> Result<(), String> {
+    let Op::Knn { q, k, filter, a, b } = op else {
+        unreachable!()
+    };
+    let (a, b, k) = (*a, *b, *k);
+    type Keep = Box<dyn Fn(&Row, i64) -> bool>;
+    let (sql_filter, keep): (String, Keep) = match filter {
+        0 | 1 => (String::new(), Box::new(|_, _| true)),
+        2 => (
+            format!("AND n = {}", a % 5),
+            Box::new(move |r: &Row, _| r.n == Some(a % 5)),
+        ),
+        3 => (
+            format!("AND n >= {}", a % 5),
+            Box::new(move |r: &Row, _| r.n.is_some_and(|n| n >= a % 5)),
+        ),
+        4 => (
+            "AND tag IS NULL".into(),
+            Box::new(|r: &Row, _| r.tag.is_none()),
+        ),
+        _ => (
+            format!("AND rowid IN ({a}, {b}) AND tag != 'x'"),
+            Box::new(move |r: &Row, id| {
+                (id == a || id == b) && r.tag.as_deref().is_some_and(|t| t != "x")
+            }),
+        ),
+    };
+    let sql = format!(
+        "SELECT rowid, distance FROM t WHERE knn_match(v, '{}') AND k = {k} {sql_filter}",
+        vec_text(q)
+    );
+    let got: Vec<(i64, f64)> = c
+        .prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| format!("{who}: KNN failed: {e}"))?;
+    let mut want: Vec<(f32, i64)> = model
+        .iter()
+        .filter(|(id, r)| keep(r, **id))
+        .map(|(id, r)| (l2(q, &r.v), *id))
+        .collect();
+    want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let expect = k.min(want.len());
+    if got.len() != expect {
+        return Err(format!(
+            "{who}: KNN returned {} rows, expected {expect}",
+            got.len()
+        ));
+    }
+    if got.windows(2).any(|w| w[0].1 > w[1].1 + 1e-6) {
+        return Err(format!("{who}: KNN results not ordered by distance"));
+    }
+    let kth = want
+        .get(expect.saturating_sub(1))
+        .map(|x| x.0)
+        .unwrap_or(0.0);
+    for (id, d) in &got {
+        let Some(r) = model.get(id) else {
+            return Err(format!(
+                "{who}: KNN returned rowid {id} which does not exist"
+            ));
+        };
+        if !keep(r, *id) {
+            return Err(format!(
+                "{who}: KNN returned rowid {id} which does not match `{sql_filter}`"
+            ));
+        }
+        if ((l2(q, &r.v) as f64) - d).abs() > 1e-4 {
+            return Err(format!(
+                "{who}: KNN distance of {id} is {d}, expected {}",
+                l2(q, &r.v)
+            ));
+        }
+        if l2(q, &r.v) <= kth + 1e-5 {
+            stats.hits += 1;
+        }
+    }
+    stats.want += expect;
+    Ok(())
+}
+
+/// A database, its connections and the model, stepping through operations.
+struct Run {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    c: Connection,
+    /// A second connection that stays open: after each COMMIT it must catch up.
+    other: Connection,
+    model: Model,
+    /// Open savepoints with the model as it was when each was opened.
+    stack: Vec<(u8, Model)>,
+    in_txn: bool,
+    begin_state: Model,
+    knn: Knn,
+    /// The SQL sent, for the report.
+    sql: Vec<String>,
+}
+
+impl Run {
+    fn new() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fuzz.db");
+        let c = open(&path);
+        c.execute_batch(CREATE).unwrap();
+        let other = open(&path);
+        Run {
+            _dir: dir,
+            path,
+            c,
+            other,
+            model: Model::new(),
+            stack: Vec::new(),
+            in_txn: false,
+            begin_state: Model::new(),
+            knn: Knn { hits: 0, want: 0 },
+            sql: Vec::new(),
+        }
     }
 
     fn exec(&mut self, sql: &str) -> Result<usize, String> {
-        self.log.push(sql.to_string());
+        self.sql.push(sql.to_string());
         self.c.execute(sql, []).map_err(|e| e.to_string())
     }
 
-    fn check_table(&mut self) {
-        self.log.push("SELECT count(*) FROM t".into());
-        let rows: Model = self
-            .c
-            .prepare("SELECT rowid, v, n, tag FROM t")
-            .unwrap()
-            .query_map([], |r| {
-                let b: Vec<u8> = r.get(1)?;
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Row {
-                        v: b.chunks_exact(4)
-                            .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-                            .collect(),
-                        n: r.get(2)?,
-                        tag: r.get(3)?,
-                    },
-                ))
-            })
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        if rows != self.model {
-            let extra: Vec<_> = rows
-                .keys()
-                .filter(|k| !self.model.contains_key(k))
-                .collect();
-            let missing: Vec<_> = self
-                .model
-                .keys()
-                .filter(|k| !rows.contains_key(k))
-                .collect();
-            self.fail(&format!(
-                "table differs from model: extra rowids {extra:?}, missing {missing:?}"
-            ));
-        }
-        self.log.push("SELECT veclite_check('t')".into());
-        let chk: String = self
-            .c
-            .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
-            .unwrap();
-        if chk != "ok" {
-            self.fail(&format!("veclite_check: {chk}"));
-        }
+    fn exec_ok(&mut self, sql: &str) -> Result<(), String> {
+        self.exec(sql)
+            .map(|_| ())
+            .map_err(|e| format!("`{sql}` failed: {e}"))
     }
 
-    fn knn(&mut self, rng: &mut Rng) {
-        let q = rng.vec();
-        let k = 1 + rng.below(12) as usize;
-        let (filter, keep): (String, Keep) = match rng.below(6) {
-            0 | 1 => (String::new(), Box::new(|_, _| true)),
-            2 => {
-                let x = rng.below(5) as i64;
-                (
-                    format!("AND n = {x}"),
-                    Box::new(move |r: &Row, _| r.n == Some(x)),
-                )
-            }
-            3 => {
-                let x = rng.below(5) as i64;
-                (
-                    format!("AND n >= {x}"),
-                    Box::new(move |r: &Row, _| r.n.is_some_and(|n| n >= x)),
-                )
-            }
-            4 => (
-                "AND tag IS NULL".into(),
-                Box::new(|r: &Row, _| r.tag.is_none()),
-            ),
-            _ => {
-                let a = rng.below(60) as i64;
-                let b = rng.below(60) as i64;
-                (
-                    format!("AND rowid IN ({a}, {b}) AND tag != 'x'"),
-                    Box::new(move |r: &Row, id| {
-                        (id == a || id == b) && r.tag.as_deref().is_some_and(|t| t != "x")
-                    }),
-                )
-            }
+    fn query_ok(&mut self, sql: &str) -> Result<(), String> {
+        self.sql.push(sql.to_string());
+        self.c
+            .query_row(sql, [], |_| Ok(()))
+            .map_err(|e| format!("`{sql}` failed: {e}"))
+    }
+
+    fn txn_open(&self) -> bool {
+        self.in_txn || !self.stack.is_empty()
+    }
+
+    /// The innermost open savepoint named `s`, as SQLite resolves names.
+    fn savepoint_index(&self, s: u8) -> Option<usize> {
+        self.stack.iter().rposition(|(n, _)| *n == s)
+    }
+
+    /// After a COMMIT: the committed state as the other connections see it.
+    fn check_committed(&mut self) -> Result<(), String> {
+        check_against(&self.other, &self.model, "the second connection")?;
+        let fresh = open(&self.path);
+        check_against(&fresh, &self.model, "a fresh connection")?;
+        let q = Op::Knn {
+            q: vec![0.5, -0.25, 1.0, 0.0],
+            k: 5,
+            filter: 0,
+            a: 0,
+            b: 0,
         };
-        let sql = format!(
-            "SELECT rowid, distance FROM t WHERE knn_match(v, '{}') AND k = {k} {filter}",
-            json(&q)
-        );
-        self.log.push(sql.clone());
-        let got: Vec<(i64, f64)> = match self.c.prepare(&sql).and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()
-        }) {
-            Ok(g) => g,
-            Err(e) => self.fail(&format!("KNN failed: {e}")),
-        };
-        let mut want: Vec<(f32, i64)> = self
-            .model
-            .iter()
-            .filter(|(id, r)| keep(r, **id))
-            .map(|(id, r)| (l2(&q, &r.v), *id))
-            .collect();
-        want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let expect = k.min(want.len());
-        if got.len() != expect {
-            self.fail(&format!(
-                "KNN returned {} rows, expected {expect}",
-                got.len()
-            ));
-        }
-        for w in got.windows(2) {
-            if w[0].1 > w[1].1 + 1e-6 {
-                self.fail("KNN results not ordered by distance");
-            }
-        }
-        let kth = want
-            .get(expect.saturating_sub(1))
-            .map(|x| x.0)
-            .unwrap_or(0.0);
-        for (id, d) in &got {
-            let Some(r) = self.model.get(id) else {
-                self.fail(&format!("KNN returned rowid {id} which does not exist"));
-            };
-            if !keep(r, *id) {
-                self.fail(&format!(
-                    "KNN returned rowid {id} which does not match `{filter}`"
-                ));
-            }
-            if ((l2(&q, &r.v) as f64) - d).abs() > 1e-4 {
-                self.fail(&format!(
-                    "KNN distance of {id} is {d}, expected {}",
-                    l2(&q, &r.v)
-                ));
-            }
-            if l2(&q, &r.v) <= kth + 1e-5 {
-                self.knn_hits += 1;
-            }
-        }
-        self.knn_want += expect;
+        let model = self.model.clone();
+        knn_against(
+            &self.other,
+            &model,
+            &q,
+            &mut self.knn,
+            "the second connection",
+        )?;
+        knn_against(&fresh, &model, &q, &mut self.knn, "a fresh connection")
     }
 
-    fn snapshot_push(&mut self, name: String) {
-        let m = self.model.clone();
-        self.stack.push((name, m));
-    }
-
-    fn run(&mut self, rng: &mut Rng, ops: usize) {
-        for step in 0..ops {
-            self.step = step;
-            let id = rng.below(60) as i64;
-            match rng.below(100) {
-                0..=24 => {
-                    let v = rng.vec();
-                    let n = if rng.below(5) == 0 {
-                        None
-                    } else {
-                        Some(rng.below(5) as i64)
-                    };
-                    let tag = match rng.below(3) {
-                        0 => None,
-                        1 => Some("x".to_string()),
-                        _ => Some("y".to_string()),
-                    };
-                    let replace = rng.below(2) == 0;
-                    let sql = format!(
-                        "INSERT {}INTO t(rowid, v, n, tag) VALUES ({id}, '{}', {}, {})",
-                        if replace { "OR REPLACE " } else { "" },
-                        json(&v),
-                        n.map(|x| x.to_string()).unwrap_or("NULL".into()),
-                        tag.as_ref()
-                            .map(|t| format!("'{t}'"))
-                            .unwrap_or("NULL".into())
-                    );
-                    let r = self.exec(&sql);
-                    let exists = self.model.contains_key(&id);
-                    match (r, exists && !replace) {
-                        (Ok(_), false) => {
-                            self.model.insert(id, Row { v, n, tag });
+    fn apply(&mut self, op: &Op) -> Result<(), String> {
+        match op {
+            Op::Insert {
+                id,
+                v,
+                n,
+                tag,
+                replace,
+            } => {
+                let sql = format!(
+                    "INSERT {}INTO t(rowid, v, n, tag) VALUES ({id}, '{}', {}, {})",
+                    if *replace { "OR REPLACE " } else { "" },
+                    vec_text(v),
+                    opt_text(n),
+                    tag.as_ref()
+                        .map(|t| format!("'{t}'"))
+                        .unwrap_or("NULL".into())
+                );
+                let r = self.exec(&sql);
+                let exists = self.model.contains_key(id);
+                match (r, exists && !replace) {
+                    (Ok(_), false) => {
+                        self.model.insert(
+                            *id,
+                            Row {
+                                v: v.clone(),
+                                n: *n,
+                                tag: tag.clone(),
+                            },
+                        );
+                    }
+                    (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
+                    (r, _) => return Err(format!("insert: got {r:?} (row existed: {exists})")),
+                }
+            }
+            Op::SetVector { id, v } => {
+                self.exec_ok(&format!(
+                    "UPDATE t SET v = '{}' WHERE rowid = {id}",
+                    vec_text(v)
+                ))?;
+                if let Some(r) = self.model.get_mut(id) {
+                    r.v = v.clone();
+                }
+            }
+            Op::SetMeta { n, lim } => {
+                self.exec_ok(&format!(
+                    "UPDATE t SET n = {n}, tag = 'y' WHERE n IS NULL OR n < {lim}"
+                ))?;
+                for r in self.model.values_mut() {
+                    if r.n.is_none_or(|x| x < *lim) {
+                        r.n = Some(*n);
+                        r.tag = Some("y".into());
+                    }
+                }
+            }
+            Op::MoveRowid { id, to, replace } => {
+                let sql = format!(
+                    "UPDATE {}t SET rowid = {to} WHERE rowid = {id}",
+                    if *replace { "OR REPLACE " } else { "" }
+                );
+                let r = self.exec(&sql);
+                let moving = self.model.contains_key(id) && id != to;
+                let conflict = moving && self.model.contains_key(to);
+                match (r, conflict && !replace) {
+                    (Ok(_), false) => {
+                        if moving {
+                            let row = self.model.remove(id).unwrap();
+                            self.model.insert(*to, row);
                         }
-                        (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
-                        (r, _) => self.fail(&format!("insert: got {r:?} (row existed: {exists})")),
                     }
+                    (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
+                    (r, _) => return Err(format!("rowid update: got {r:?}")),
                 }
-                25..=34 => {
-                    let v = rng.vec();
-                    let sql = format!("UPDATE t SET v = '{}' WHERE rowid = {id}", json(&v));
-                    if let Err(e) = self.exec(&sql) {
-                        self.fail(&e);
-                    }
-                    if let Some(r) = self.model.get_mut(&id) {
-                        r.v = v;
-                    }
+            }
+            Op::Delete { id } => {
+                self.exec_ok(&format!("DELETE FROM t WHERE rowid = {id}"))?;
+                self.model.remove(id);
+            }
+            Op::DeleteWhereN { n } => {
+                self.exec_ok(&format!("DELETE FROM t WHERE n = {n}"))?;
+                self.model.retain(|_, r| r.n != Some(*n));
+            }
+            Op::BadMultiInsert { id, v } => {
+                let sql = format!(
+                    "INSERT INTO t(rowid, v) VALUES ({id}, '{}'), ({}, '[1]')",
+                    vec_text(v),
+                    id + 1
+                );
+                match self.exec(&sql) {
+                    Err(e) if e.contains("dimensions") => {}
+                    r => return Err(format!("bad multi-row insert: got {r:?}")),
                 }
-                35..=41 => {
-                    let n = rng.below(5) as i64;
-                    let sql = format!(
-                        "UPDATE t SET n = {n}, tag = 'y' WHERE n IS NULL OR n < {}",
-                        rng.below(3)
-                    );
-                    let lim = sql.rsplit("< ").next().unwrap().parse::<i64>().unwrap();
-                    if let Err(e) = self.exec(&sql) {
-                        self.fail(&e);
-                    }
-                    for r in self.model.values_mut() {
-                        if r.n.is_none() || r.n.unwrap() < lim {
-                            r.n = Some(n);
-                            r.tag = Some("y".into());
-                        }
-                    }
+            }
+            Op::Begin => {
+                if !self.txn_open() {
+                    self.exec_ok("BEGIN")?;
+                    self.in_txn = true;
+                    self.begin_state = self.model.clone();
                 }
-                42..=46 => {
-                    let to = rng.below(60) as i64;
-                    let replace = rng.below(2) == 0;
-                    let sql = format!(
-                        "UPDATE {}t SET rowid = {to} WHERE rowid = {id}",
-                        if replace { "OR REPLACE " } else { "" }
-                    );
-                    let r = self.exec(&sql);
-                    let moving = self.model.contains_key(&id) && id != to;
-                    let conflict = moving && self.model.contains_key(&to);
-                    match (r, conflict && !replace) {
-                        (Ok(_), false) => {
-                            if moving {
-                                let row = self.model.remove(&id).unwrap();
-                                self.model.insert(to, row);
-                            }
-                        }
-                        (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
-                        (r, _) => self.fail(&format!("rowid update: got {r:?}")),
-                    }
+            }
+            Op::Savepoint(s) => {
+                self.exec_ok(&format!("SAVEPOINT s{s}"))?;
+                let m = self.model.clone();
+                self.stack.push((*s, m));
+            }
+            Op::RollbackTo(s) => {
+                if let Some(i) = self.savepoint_index(*s) {
+                    self.exec_ok(&format!("ROLLBACK TO s{s}"))?;
+                    self.model = self.stack[i].1.clone();
+                    self.stack.truncate(i + 1);
                 }
-                47..=56 => {
-                    let sql = format!("DELETE FROM t WHERE rowid = {id}");
-                    if let Err(e) = self.exec(&sql) {
-                        self.fail(&e);
-                    }
-                    self.model.remove(&id);
-                }
-                57..=58 => {
-                    let sql = format!("DELETE FROM t WHERE n = {}", rng.below(5));
-                    let x = sql.rsplit("= ").next().unwrap().parse::<i64>().unwrap();
-                    if let Err(e) = self.exec(&sql) {
-                        self.fail(&e);
-                    }
-                    self.model.retain(|_, r| r.n != Some(x));
-                }
-                59..=61 => {
-                    // a multi-row INSERT whose last row is bad: the statement is undone
-                    let a = 100 + rng.below(50) as i64;
-                    let sql = format!(
-                        "INSERT INTO t(rowid, v) VALUES ({a}, '{}'), ({}, '[1]')",
-                        json(&rng.vec()),
-                        a + 1
-                    );
-                    match self.exec(&sql) {
-                        Err(e) if e.contains("dimensions") => {}
-                        r => self.fail(&format!("bad multi-row insert: got {r:?}")),
-                    }
-                }
-                62..=65 => {
+            }
+            Op::Release(s) => {
+                if let Some(i) = self.savepoint_index(*s) {
+                    self.exec_ok(&format!("RELEASE s{s}"))?;
+                    self.stack.truncate(i);
                     if !self.in_txn && self.stack.is_empty() {
-                        if let Err(e) = self.exec("BEGIN") {
-                            self.fail(&e);
-                        }
-                        self.in_txn = true;
-                        self.begin_state = self.model.clone();
+                        // releasing the outermost savepoint of a transaction that
+                        // SAVEPOINT started commits it
+                        self.check_committed()?;
                     }
                 }
-                66..=70 => {
-                    let name = format!("s{}", rng.below(4));
-                    if let Err(e) = self.exec(&format!("SAVEPOINT {name}")) {
-                        self.fail(&e);
-                    }
-                    self.snapshot_push(name);
+            }
+            Op::Commit => {
+                if self.txn_open() {
+                    self.exec_ok("COMMIT")?;
+                    self.in_txn = false;
+                    self.stack.clear();
+                    self.check_committed()?;
                 }
-                71..=74 => {
-                    if let Some(i) = self.pick_savepoint(rng) {
-                        let name = self.stack[i].0.clone();
-                        if let Err(e) = self.exec(&format!("ROLLBACK TO {name}")) {
-                            self.fail(&e);
-                        }
-                        self.model = self.stack[i].1.clone();
-                        self.stack.truncate(i + 1);
-                    }
+            }
+            Op::Rollback => {
+                if self.txn_open() {
+                    self.exec_ok("ROLLBACK")?;
+                    self.model = if self.in_txn {
+                        self.begin_state.clone()
+                    } else {
+                        self.stack[0].1.clone()
+                    };
+                    self.in_txn = false;
+                    self.stack.clear();
                 }
-                75..=77 => {
-                    if let Some(i) = self.pick_savepoint(rng) {
-                        let name = self.stack[i].0.clone();
-                        if let Err(e) = self.exec(&format!("RELEASE {name}")) {
-                            self.fail(&e);
-                        }
-                        self.stack.truncate(i);
-                    }
+            }
+            Op::Knn { .. } => {
+                self.sql.push(format!("-- {}", op.to_line()));
+                let model = self.model.clone();
+                knn_against(&self.c, &model, op, &mut self.knn, "KNN")?;
+            }
+            Op::Check => {
+                self.sql.push("SELECT veclite_check('t')".into());
+                check_against(&self.c, &self.model, "this connection")?;
+            }
+            Op::Rebuild => self.query_ok("SELECT veclite_rebuild('t')")?,
+            Op::RebuildThenFail => {
+                let sql = "INSERT INTO t(query) VALUES ('veclite:rebuild'), ('not a command')";
+                match self.exec(sql) {
+                    Err(e) if e.contains("cannot be written") => {}
+                    r => return Err(format!("rebuild then fail: got {r:?}")),
                 }
-                78..=81 => {
-                    if self.in_txn || !self.stack.is_empty() {
-                        if let Err(e) = self.exec("COMMIT") {
-                            self.fail(&e);
-                        }
-                        self.in_txn = false;
-                        self.stack.clear();
-                    }
+            }
+            Op::DropTable => {
+                self.exec_ok("DROP TABLE t")?;
+                self.exec_ok(CREATE)?;
+                self.model.clear();
+            }
+            Op::Reopen => {
+                if !self.txn_open() {
+                    self.sql.push("-- reopen".into());
+                    self.c = open(&self.path);
                 }
-                82..=84 => {
-                    if self.in_txn || !self.stack.is_empty() {
-                        if let Err(e) = self.exec("ROLLBACK") {
-                            self.fail(&e);
-                        }
-                        self.model = if self.in_txn {
-                            self.begin_state.clone()
-                        } else {
-                            self.stack[0].1.clone()
-                        };
-                        self.in_txn = false;
-                        self.stack.clear();
-                    }
-                }
-                85..=97 => self.knn(rng),
-                _ => self.check_table(),
             }
         }
-        self.check_table();
+        Ok(())
     }
 
-    /// A savepoint name that is open, resolved as SQLite does (the innermost one
-    /// with that name).
-    fn pick_savepoint(&self, rng: &mut Rng) -> Option<usize> {
-        if self.stack.is_empty() {
-            return None;
+    /// Runs `ops`; the first divergence is returned with its step.
+    fn replay(ops: &[Op]) -> (Run, Result<(), (usize, String)>) {
+        let mut run = Run::new();
+        for (i, op) in ops.iter().enumerate() {
+            if let Err(e) = run.apply(op) {
+                return (run, Err((i, e)));
+            }
         }
-        let name = format!("s{}", rng.below(4));
-        self.stack.iter().rposition(|(n, _)| *n == name)
+        let m = run.model.clone();
+        let r = check_against(&run.c, &m, "this connection at the end").map_err(|e| (ops.len(), e));
+        (run, r)
     }
 }
 
-fn fuzz(seed: u64, ops: usize) -> (usize, usize) {
-    let c = Connection::open_in_memory().unwrap();
-    veclite::register(&c).unwrap();
-    c.execute_batch(
-        "CREATE VIRTUAL TABLE t USING veclite(v float[4], n integer, tag text, exact_threshold = 0, m = 4, ef_construction = 32)",
-    )
-    .unwrap();
-    let mut f = Fuzz {
-        c,
-        model: Model::new(),
-        stack: Vec::new(),
-        in_txn: false,
-        begin_state: Model::new(),
-        log: Vec::new(),
-        seed,
-        step: 0,
-        knn_hits: 0,
-        knn_want: 0,
-    };
+/// Delta debugging (ddmin) over the operations: the smallest sequence that still
+/// fails (with any divergence), within a time budget.
+fn shrink(mut ops: Vec<Op>, budget: Duration) -> Vec<Op> {
+    let t0 = Instant::now();
+    let mut n = 2usize;
+    while ops.len() >= 2 && t0.elapsed() < budget {
+        let chunk = ops.len().div_ceil(n);
+        let mut reduced = false;
+        let mut start = 0;
+        while start < ops.len() && t0.elapsed() < budget {
+            let mut cand = ops.clone();
+            cand.drain(start..(start + chunk).min(ops.len()));
+            if !cand.is_empty() && Run::replay(&cand).1.is_err() {
+                ops = cand;
+                reduced = true;
+                n = n.saturating_sub(1).max(2);
+                break;
+            }
+            start += chunk;
+        }
+        if !reduced {
+            if chunk == 1 {
+                break;
+            }
+            n = (n * 2).min(ops.len());
+        }
+    }
+    ops
+}
+
+fn report(name: &str, ops: &[Op], step: usize, err: &str) -> ! {
+    let shrunk = shrink(
+        ops[..=step.min(ops.len() - 1)].to_vec(),
+        Duration::from_secs(120),
+    );
+    let (run, r) = Run::replay(&shrunk);
+    let why = r.err().map(|(_, e)| e).unwrap_or_else(|| err.to_string());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/model_fuzz");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(format!("{name}.ops"));
+    let text: String = shrunk.iter().map(|o| o.to_line() + "\n").collect();
+    let _ = std::fs::write(&file, &text);
+    panic!(
+        "model_fuzz divergence in {name} at step {step}: {err}\n\
+         shrunk to {} operations ({}), written to {} (copy it into tests/model_fuzz_cases/ to keep it):\n{text}\
+         SQL of the shrunk run:\n{}",
+        shrunk.len(),
+        why,
+        file.display(),
+        run.sql.join(";\n")
+    );
+}
+
+fn fuzz(seed: u64, n_ops: usize) -> Knn {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    f.run(&mut rng, ops);
-    let _ = params![];
-    (f.knn_hits, f.knn_want)
+    let mut ops = Vec::with_capacity(n_ops + 2);
+    while ops.len() < n_ops {
+        Op::random(&mut rng, &mut ops);
+    }
+    ops.push(Op::Commit);
+    let mut run = Run::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Err(e) = run.apply(op) {
+            report(&format!("seed{seed}"), &ops, i, &e);
+        }
+    }
+    run.knn
 }
 
 #[test]
 fn model_based_fuzz() {
-    let ops: usize = std::env::var("VECLITE_FUZZ_OPS")
+    let n_ops: usize = std::env::var("VECLITE_FUZZ_OPS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
@@ -488,16 +842,63 @@ fn model_based_fuzz() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(6);
+    let first: u64 = std::env::var("VECLITE_FUZZ_FIRST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let (mut hits, mut want) = (0, 0);
-    for seed in 1..=seeds {
-        let (h, w) = fuzz(seed, ops);
-        hits += h;
-        want += w;
+    for seed in first..first + seeds {
+        let k = fuzz(seed, n_ops);
+        hits += k.hits;
+        want += k.want;
     }
     let recall = hits as f64 / want.max(1) as f64;
     eprintln!(
-        "model_fuzz: {} seeds x {ops} operations, KNN recall {recall:.4} over {want} expected rows",
-        seeds
+        "model_fuzz: {seeds} seeds x {n_ops} operations, KNN recall {recall:.4} over {want} expected rows"
     );
     assert!(recall >= 0.95, "KNN recall {recall} below 0.95");
+}
+
+/// Every shrunk failure kept in tests/model_fuzz_cases/ replays without divergence.
+#[test]
+fn model_fuzz_regressions() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/model_fuzz_cases");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ops"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no regression cases in {}",
+        dir.display()
+    );
+    let mut failed = Vec::new();
+    for f in &files {
+        let ops: Vec<Op> = std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| Op::from_line(l).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+            .collect();
+        for op in &ops {
+            assert_eq!(&Op::from_line(&op.to_line()).unwrap(), op);
+        }
+        let (run, r) = Run::replay(&ops);
+        if let Err((step, e)) = r {
+            eprintln!(
+                "{}: divergence at step {step}: {e}\nSQL:\n{}\n",
+                f.display(),
+                run.sql.join(";\n")
+            );
+            failed.push(f.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "regression cases that diverge: {failed:?}"
+    );
+    eprintln!("model_fuzz_regressions: {} cases replayed", files.len());
 }

@@ -351,6 +351,16 @@ impl VecTable {
         if !st.hnsw.has_changes() && !st.full_write {
             return Ok(());
         }
+        let tag = st.hnsw.tag();
+        if self.stored_generation()? != tag {
+            // The tables moved to another generation without this table object being
+            // told: SQLite rolled back to a savepoint opened before the object joined
+            // the transaction through CREATE VIRTUAL TABLE (it then sends no
+            // xRollbackTo), undoing the object's creation and every write it made.
+            // Its index describes nothing that exists any more; write none of it.
+            self.index = None;
+            return Ok(());
+        }
         // Our writes must not change what last_insert_rowid() reports to the user.
         let last_rowid = self.db.last_insert_rowid();
         self.flushing = true;
@@ -401,15 +411,7 @@ impl VecTable {
         self.put_stmt(up, ups);
         self.put_stmt(del, dels);
         r?;
-        let stored = self.stored_generation()?;
-        let tag = self.index.as_ref().map(|st| st.hnsw.tag());
-        if tag != Some(stored) {
-            return Err(Error::corrupt(format!(
-                "veclite: internal error: table {}: index at generation {tag:?} flushed over generation {stored}",
-                self.names.table
-            )));
-        }
-        let gen = stored + 1;
+        let gen = self.index.as_ref().map_or(0, |st| st.hnsw.tag()) + 1;
         // One row per statement: a multi-row write would use a statement journal,
         // and inside xSavepoint of a statement savepoint that would open the outer
         // statement's pager savepoint early, so a failing outer statement would

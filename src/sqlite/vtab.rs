@@ -69,9 +69,12 @@ impl VecTable {
         ddl.push(shadow::graph_ddl(n));
         ddl.push(shadow::log_ddl(n));
         ddl.push(shadow::config_ddl(n));
+        // The generation starts at a random 48-bit value, so two incarnations of a
+        // table (dropped and created again inside one transaction, then rolled back
+        // past the CREATE) never carry the same number.
         ddl.push(format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
-             ('generation', 0), ('entry', NULL), ('seed', {}), ('created_by', 'veclite {}'), ('config', {})",
+             ('generation', random() & 281474976710655), ('entry', NULL), ('seed', {}), ('created_by', 'veclite {}'), ('config', {})",
             n.q("config"),
             shadow::FORMAT_READ,
             shadow::FORMAT_WRITE,
