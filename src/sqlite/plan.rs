@@ -357,7 +357,15 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         if column.is_none() && op == Op::Eq {
             rowid_eq = true;
         }
+        // SQLite hands `!=`, `<>` and `IS NOT` to a virtual table as a copy of the
+        // comparison without its left operand, so sqlite3_vtab_collation() reports
+        // BINARY for them whatever the column's collation. Filter those with the
+        // column's declared collation and let SQLite check the term again (omit = 0),
+        // so a looser collation named in the query can only remove rows, never add
+        // wrong ones (README, "Known limits").
+        let no_collation_info = matches!(op, Op::Ne | Op::IsNot);
         let collation = match column {
+            Some(_) if no_collation_info => None,
             Some(m) => {
                 // Name the collation only when it differs from the column's own, e.g.
                 // `tag = 'x' COLLATE BINARY` on a NOCASE column.
@@ -378,7 +386,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
                 op,
                 collation,
             }),
-            true,
+            !no_collation_info,
         ));
     }
     for (n, (i, _, omit)) in args.iter().enumerate() {
