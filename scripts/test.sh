@@ -20,6 +20,8 @@ if readelf -d "$so" | grep -q 'NEEDED.*sqlite'; then echo "libveclite.so depends
 if nm -D --undefined-only "$so" | grep -q ' sqlite3_'; then echo "libveclite.so has undefined sqlite3_* symbols" >&2; exit 1; fi
 nm -D --defined-only "$so" | grep -q ' sqlite3_veclite_init$' || { echo "entry point missing" >&2; exit 1; }
 echo ok
+echo "== make install / uninstall in a temporary prefix (.load veclite, Python load_extension)"
+scripts/install_check.sh
 
 echo "== lints"
 cargo fmt --check
