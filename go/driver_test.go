@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,9 +15,20 @@ import (
 	veclite "github.com/veclite/veclite/go"
 )
 
-// libraryPath is the library the tests load: $VECLITE_EXTENSION or the checkout's.
+// libraryPath is a path of the library for tests that pass one explicitly:
+// $VECLITE_EXTENSION, else the checkout's build when it exists, else what the
+// default lookup finds (the bare name veclite after `make install`).
 func libraryPath(t *testing.T) string {
 	t.Helper()
+	if env := os.Getenv(veclite.EnvExtension); env != "" {
+		return env
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		built := filepath.Join(filepath.Dir(filepath.Dir(file)), "target", "release", "libveclite.so")
+		if _, err := os.Stat(built); err == nil {
+			return built
+		}
+	}
 	path, err := veclite.ExtensionPath(veclite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +49,11 @@ func TestDefaultDriver(t *testing.T) {
 	if version == "" {
 		t.Error("veclite_version() is empty")
 	}
-	t.Logf("veclite %s, library %s", version, libraryPath(t))
+	path, err := veclite.ExtensionPath(veclite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("veclite %s, library %s", version, path)
 }
 
 // TestEveryConnection checks that each pooled connection has veclite loaded, not

@@ -32,7 +32,7 @@ func main() {
 	pos := flag.String("pos", "", "only glosses of this part of speech: noun, verb, adj or adv")
 	dbPath := flag.String("db", "", "database file (default: a temporary one); an existing table is reused")
 	dataDir := flag.String("data", "", "wordnet-minilm directory (default: $VECLITE_DATA, else ../shared/data/wordnet-minilm beside the checkout, else data/wordnet-minilm-10k)")
-	ext := flag.String("ext", "", "libveclite path (default: $VECLITE_EXTENSION or the checkout's target/release)")
+	ext := flag.String("ext", "", "libveclite path (default: $VECLITE_EXTENSION, else veclite on the loader's path after make install, else the checkout's target/release)")
 	flag.Parse()
 	log.SetFlags(0)
 
