@@ -6,7 +6,7 @@
 //! Throughput is reported in elements (dimensions) per second: GFLOP/s =
 //! Gelem/s * 2 for `dot` and `l2_squared`, * 6 for the one-pass `cosine_distance`.
 //!
-//! Run: `cargo bench --no-default-features --features bundled --bench kernels`.
+//! Run: `cargo bench --bench kernels`.
 
 use std::hint::black_box;
 

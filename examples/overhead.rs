@@ -1,6 +1,6 @@
 //! Measures a KNN query through SQL against the same search called directly on the
 //! index: what SQL costs per query. Run:
-//! cargo run --release --no-default-features --features bundled --example overhead
+//! cargo run --release --example overhead
 use std::time::Instant;
 
 fn main() {
@@ -33,8 +33,23 @@ fn main() {
         })
         .collect();
     let blob = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    // SAFETY: the entry point has the signature of an SQLite extension entry point;
+    // the two bindings name the pointer types differently.
+    unsafe {
+        rusqlite::ffi::sqlite3_auto_extension(Some(std::mem::transmute::<
+            unsafe extern "C" fn(
+                *mut std::ffi::c_void,
+                *mut *mut std::ffi::c_char,
+                *const std::ffi::c_void,
+            ) -> std::ffi::c_int,
+            unsafe extern "C" fn(
+                *mut rusqlite::ffi::sqlite3,
+                *mut *mut std::ffi::c_char,
+                *const rusqlite::ffi::sqlite3_api_routines,
+            ) -> std::ffi::c_int,
+        >(veclite::sqlite3_veclite_auto_init)));
+    }
     let mut c = rusqlite::Connection::open_in_memory().unwrap();
-    veclite::register(&c).unwrap();
     c.execute_batch("CREATE VIRTUAL TABLE t USING veclite(e float[384], distance = cosine)")
         .unwrap();
     let t0 = Instant::now();

@@ -19,6 +19,7 @@ so=target/release/libveclite.so
 if readelf -d "$so" | grep -q 'NEEDED.*sqlite'; then echo "libveclite.so depends on a libsqlite3" >&2; exit 1; fi
 if nm -D --undefined-only "$so" | grep -q ' sqlite3_'; then echo "libveclite.so has undefined sqlite3_* symbols" >&2; exit 1; fi
 nm -D --defined-only "$so" | grep -q ' sqlite3_veclite_init$' || { echo "entry point missing" >&2; exit 1; }
+nm -D --defined-only "$so" | grep -q ' sqlite3_veclite_auto_init$' || { echo "auto-extension entry point missing" >&2; exit 1; }
 echo ok
 echo "== make install / uninstall in a temporary prefix (.load veclite, Python load_extension)"
 scripts/install_check.sh
@@ -26,13 +27,17 @@ scripts/install_check.sh
 echo "== lints"
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
-CARGO_TARGET_DIR=target/bundled cargo clippy --release --no-default-features --features bundled --all-targets -- -D warnings
 
 echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
 echo "== apsw"
 "$py" tests/python/test_apsw.py
 echo "== Go (database/sql through mattn/go-sqlite3)"
-(cd go && go vet ./... && test -z "$(gofmt -l .)" && go test -count=1 ./...)
+# the fresh build, not a copy `make install` may have put on the loader's path
+(cd go && go vet ./... && test -z "$(gofmt -l .)" && VECLITE_EXTENSION="$PWD/../target/release/libveclite.so" go test -count=1 ./...)
 echo "== Rust tests"
-CARGO_TARGET_DIR=target/bundled cargo test --release --no-default-features --features bundled --lib --tests
+# (the tests link SQLite through rusqlite's bundled build, a dev-dependency; the
+# library itself links none)
+cargo test --release --lib --tests
+echo "== Rust: a program on the newest rusqlite (bundled SQLite) using veclite"
+cargo run --release --quiet --manifest-path examples/rust-rusqlite/Cargo.toml

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use rusqlite::Connection;
 
 const BATCH: i64 = 25;
@@ -14,7 +16,7 @@ const BATCHES: i64 = 40;
 
 fn open(path: &std::path::Path) -> Connection {
     let c = Connection::open(path).unwrap();
-    veclite::register(&c).unwrap();
+    common::register(&c);
     c.busy_timeout(Duration::from_secs(20)).unwrap();
     c
 }

@@ -4,12 +4,14 @@
 //! exactly the committed rows, and KNN answers that agree with brute force.
 //!
 //! Rounds: VECLITE_CRASH_ROUNDS (default 12; the long run is
-//! `VECLITE_CRASH_ROUNDS=200 cargo test --release --no-default-features --features bundled --test crash_safety`).
+//! `VECLITE_CRASH_ROUNDS=200 cargo test --release --test crash_safety`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
+
+mod common;
 
 use rusqlite::Connection;
 
@@ -83,7 +85,7 @@ fn blob(v: &[f32]) -> Vec<u8> {
 
 fn open(path: &Path) -> Connection {
     let c = Connection::open(path).unwrap();
-    veclite::register(&c).unwrap();
+    common::register(&c);
     c.busy_timeout(Duration::from_secs(10)).unwrap();
     c
 }

@@ -18,11 +18,13 @@
 //! `model_fuzz_regressions`.
 //!
 //! CI runs a few seeds; the long run is
-//! `VECLITE_FUZZ_OPS=100000 VECLITE_FUZZ_SEEDS=3 cargo test --release --no-default-features --features bundled --test model_fuzz -- --nocapture`.
+//! `VECLITE_FUZZ_OPS=100000 VECLITE_FUZZ_SEEDS=3 cargo test --release --test model_fuzz -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use rusqlite::Connection;
 
@@ -340,7 +342,7 @@ fn l2(a: &[f32], b: &[f32]) -> f32 {
 
 fn open(path: &Path) -> Connection {
     let c = Connection::open(path).unwrap();
-    veclite::register(&c).unwrap();
+    common::register(&c);
     c
 }
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 fn open(path: &std::path::Path) -> Connection {
     let c = Connection::open(path).unwrap();
-    veclite::register(&c).unwrap();
+    common::register(&c);
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     c
 }

@@ -1,4 +1,4 @@
-//! `veclite::register` gives a rusqlite connection everything the shared library does.
+//! The entry point called with a connection and its API table (as `sqlite3_load_extension` does) gives a rusqlite connection everything the shared library does.
 
 mod common;
 

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // the SIMD kernels (see the safety model in x86.rs)
 mod x86;
 
 /// The distance a vector table ranks its nearest neighbours by.

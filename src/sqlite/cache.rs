@@ -21,12 +21,10 @@
 //!   the pager's commit fails). Nothing is written in xCommit, whose errors SQLite
 //!   ignores.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
 use super::config::{quote_ident, TableConfig};
 use super::ffi::{Db, ValueType};
 use super::shadow::{self, Names};
+use super::stats;
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
 use crate::hnsw::{codec, Hnsw, Params, Scratch};
@@ -38,47 +36,6 @@ pub struct IndexState {
     pub scratch: Scratch,
     /// The graph replaces the stored one wholesale at the next flush (a rebuild).
     full_write: bool,
-}
-
-/// What a table's searches did, for veclite_info. Keyed by connection and table.
-#[derive(Clone, Debug, Default)]
-pub struct Stats {
-    pub graph_searches: u64,
-    pub exact_searches: u64,
-    pub loads: u64,
-    /// Times another connection's commit was applied from the change log instead
-    /// of reloading.
-    pub catch_ups: u64,
-    pub last_load_ms: f64,
-    pub memory_bytes: usize,
-    pub levels: u8,
-}
-
-fn stats_map() -> &'static Mutex<HashMap<String, Stats>> {
-    static M: OnceLock<Mutex<HashMap<String, Stats>>> = OnceLock::new();
-    M.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-pub fn stats_key(db: Db, schema: &str, table: &str) -> String {
-    format!(
-        "{:p}/{}/{}",
-        db.ptr(),
-        schema.to_ascii_lowercase(),
-        table.to_ascii_lowercase()
-    )
-}
-
-pub fn stats(key: &str) -> Stats {
-    stats_map()
-        .lock()
-        .map(|m| m.get(key).cloned().unwrap_or_default())
-        .unwrap_or_default()
-}
-
-pub fn with_stats(key: &str, f: impl FnOnce(&mut Stats)) {
-    if let Ok(mut m) = stats_map().lock() {
-        f(m.entry(key.to_string()).or_default());
-    }
 }
 
 pub fn params(cfg: &TableConfig, seed: i64) -> Params {
@@ -210,8 +167,8 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
 }
 
 impl VecTable {
-    fn stats_key(&self) -> String {
-        stats_key(self.db, &self.names.schema, &self.names.table)
+    fn update_stats(&self, f: impl FnOnce(&mut stats::Stats)) {
+        stats::update(self.db, &self.names.schema, &self.names.table, f);
     }
 
     /// The index already validated by [`index`](Self::index) in this call.
@@ -278,7 +235,7 @@ impl VecTable {
             }
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             let (mem, lv) = (h.memory_bytes(), h.max_level());
-            with_stats(&self.stats_key(), |s| {
+            self.update_stats(|s| {
                 s.loads += 1;
                 s.last_load_ms = ms;
                 s.memory_bytes = mem;
@@ -319,11 +276,8 @@ impl VecTable {
             let mut v = Vec::new();
             vector::decode_into(b, &mut v);
             rows.push((rowid, v));
-            if rows.len().is_multiple_of(4096) && super::ffi::is_interrupted(self.db) {
-                return Err(Error::Sqlite {
-                    code: rusqlite::ffi::SQLITE_INTERRUPT,
-                    msg: "interrupted".into(),
-                });
+            if rows.len().is_multiple_of(4096) && self.db.is_interrupted() {
+                return Err(super::ffi::interrupted());
             }
         }
         let mut h = crate::hnsw::build::build_parallel(params(&self.cfg, seed), &rows);
@@ -565,13 +519,12 @@ impl VecTable {
         }
         st.hnsw.set_tag(stored);
         self.data_epoch += 1;
-        let key = self.stats_key();
-        with_stats(&key, |s| s.catch_ups += 1);
+        self.update_stats(|s| s.catch_ups += 1);
         Ok(true)
     }
 
     pub fn commit_index(&mut self) {
-        let key = self.stats_key();
+        let (db, schema, table) = (self.db, self.names.schema.clone(), self.names.table.clone());
         if let Some(st) = self.index.as_mut() {
             debug_assert!(
                 !st.hnsw.has_changes() && !st.full_write,
@@ -579,7 +532,7 @@ impl VecTable {
             );
             st.hnsw.commit();
             let (mem, lv) = (st.hnsw.memory_bytes(), st.hnsw.max_level());
-            with_stats(&key, |s| {
+            stats::update(db, &schema, &table, |s| {
                 s.memory_bytes = mem;
                 s.levels = lv;
             });
@@ -626,7 +579,7 @@ impl VecTable {
     }
 
     pub fn count_search(&self, graph: bool) {
-        with_stats(&self.stats_key(), |s| {
+        self.update_stats(|s| {
             if graph {
                 s.graph_searches += 1
             } else {

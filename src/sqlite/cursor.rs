@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::config::quote_ident;
-use super::ffi::{Ctx, OwnedValue, Stmt, Value, ValueType};
+use super::ffi::{self, Ctx, OwnedValue, Stmt, Value, ValueType};
 use super::plan::{Arg, Op, Plan};
 use super::vtab::VecTable;
 use crate::distance::Metric;
@@ -685,4 +685,32 @@ fn filtered_knn(
     }
     let pq = st.hnsw.prepare_query(q);
     Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, k)), false))
+}
+
+impl ffi::VCursor for VecCursor {
+    type Table = VecTable;
+    fn filter(
+        &mut self,
+        t: &mut VecTable,
+        idx_num: i32,
+        idx_str: &str,
+        args: &[Value<'_>],
+    ) -> Result<()> {
+        VecCursor::filter(self, t, idx_num, idx_str, args)
+    }
+    fn next(&mut self, t: &mut VecTable) -> Result<()> {
+        VecCursor::next(self, t)
+    }
+    fn eof(&self) -> bool {
+        VecCursor::eof(self)
+    }
+    fn column(&mut self, t: &mut VecTable, ctx: &Ctx, i: i32) -> Result<()> {
+        VecCursor::column(self, t, ctx, i)
+    }
+    fn rowid(&self) -> i64 {
+        VecCursor::rowid(self)
+    }
+    fn close(&mut self, t: &mut VecTable) {
+        VecCursor::close(self, t)
+    }
 }

@@ -1,11 +1,11 @@
 //! The scalar SQL functions of SPEC §4.
 
-use rusqlite::ffi;
-
+use super::args::arg_vector;
+use super::ffi::sys::{SQLITE_DETERMINISTIC, SQLITE_DIRECTONLY, SQLITE_INNOCUOUS};
 use super::ffi::{Db, Out, ScalarFn, Value, ValueType};
 use crate::distance;
 use crate::error::{Error, Result};
-use crate::vector::{self, VectorError};
+use crate::vector;
 
 pub struct FuncDef {
     pub name: &'static str,
@@ -22,7 +22,7 @@ impl FuncDef {
     }
 }
 
-const PURE: i32 = ffi::SQLITE_DETERMINISTIC | ffi::SQLITE_INNOCUOUS;
+const PURE: i32 = SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 
 const fn def(name: &'static str, n_args: i32, flags: i32, func: ScalarFn) -> FuncDef {
     FuncDef {
@@ -45,14 +45,9 @@ pub static FUNCTIONS: &[FuncDef] = &[
     def("l2_normalize", 1, PURE, l2_normalize),
     def("veclite_version", 0, PURE, veclite_version),
     def("knn_match", 2, PURE, knn_match_outside),
-    def("veclite_info", 1, ffi::SQLITE_INNOCUOUS, veclite_info),
-    def("veclite_check", 1, ffi::SQLITE_INNOCUOUS, veclite_check),
-    def(
-        "veclite_rebuild",
-        1,
-        ffi::SQLITE_DIRECTONLY,
-        veclite_rebuild,
-    ),
+    def("veclite_info", 1, SQLITE_INNOCUOUS, veclite_info),
+    def("veclite_check", 1, SQLITE_INNOCUOUS, veclite_check),
+    def("veclite_rebuild", 1, SQLITE_DIRECTONLY, veclite_rebuild),
     FuncDef {
         name: "veclite_test_panic",
         n_args: 0,
@@ -61,26 +56,6 @@ pub static FUNCTIONS: &[FuncDef] = &[
         testing_only: true,
     },
 ];
-
-/// Reads a vector argument: JSON text or float32 BLOB; NULL gives None.
-pub fn arg_vector(fname: &str, v: Value<'_>) -> Result<Option<Vec<f32>>> {
-    let r = match v.value_type() {
-        ValueType::Null => return Ok(None),
-        ValueType::Text => match std::str::from_utf8(v.text()) {
-            Ok(s) => vector::parse_json(s),
-            Err(_) => Err(VectorError::Type("vector text is not valid UTF-8".into())),
-        },
-        ValueType::Blob => vector::from_blob(v.blob()),
-        ValueType::Integer => Err(VectorError::Type(
-            "expected a vector (JSON text or float32 BLOB), got an integer".into(),
-        )),
-        ValueType::Float => Err(VectorError::Type(
-            "expected a vector (JSON text or float32 BLOB), got a real".into(),
-        )),
-    };
-    r.map(Some)
-        .map_err(|e| Error::usage(format!("{fname}: {e}")))
-}
 
 type VecArg<'a> = std::borrow::Cow<'a, [f32]>;
 
@@ -198,7 +173,7 @@ fn veclite_info(db: Db, a: &[Value<'_>]) -> Result<Out> {
         return Ok(Out::Null);
     }
     let name = String::from_utf8_lossy(a[0].text()).into_owned();
-    super::vtab::table_info(db, &name).map(Out::Text)
+    super::admin::table_info(db, &name).map(Out::Text)
 }
 
 fn veclite_check(db: Db, a: &[Value<'_>]) -> Result<Out> {
@@ -206,7 +181,7 @@ fn veclite_check(db: Db, a: &[Value<'_>]) -> Result<Out> {
         return Ok(Out::Null);
     }
     let name = String::from_utf8_lossy(a[0].text()).into_owned();
-    super::vtab::table_check(db, &name).map(Out::Text)
+    super::admin::table_check(db, &name).map(Out::Text)
 }
 
 fn veclite_rebuild(db: Db, a: &[Value<'_>]) -> Result<Out> {
@@ -214,7 +189,7 @@ fn veclite_rebuild(db: Db, a: &[Value<'_>]) -> Result<Out> {
         return Ok(Out::Null);
     }
     let name = String::from_utf8_lossy(a[0].text()).into_owned();
-    super::vtab::table_rebuild(db, &name).map(Out::Integer)
+    super::admin::table_rebuild(db, &name).map(Out::Integer)
 }
 
 fn test_panic(_: Db, _: &[Value<'_>]) -> Result<Out> {

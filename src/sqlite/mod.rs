@@ -1,10 +1,25 @@
-//! Everything that touches SQLite. `ffi.rs` holds all of the unsafe code.
+//! Everything that touches SQLite, as a stack of floors (each file imports only
+//! from floors below it):
+//!
+//! * `ffi/` — the C API: our own bindings, safe wrappers, the generic module glue;
+//!   all of SQLite's unsafe code;
+//! * `config`, `shadow`, `args`, `stats` — CREATE arguments, shadow-table DDL,
+//!   values as vectors, per-connection counters;
+//! * `plan` — xBestIndex and the plan string;
+//! * `cache`, `vtab` — the table, its index and transactions;
+//! * `cursor` — xFilter / xNext / xColumn;
+//! * `admin`, `functions` — SQL functions;
+//! * `extension` — what the entry point registers.
 
+pub mod admin;
+pub mod args;
 pub mod cache;
 pub mod config;
 pub mod cursor;
+pub mod extension;
 pub mod ffi;
 pub mod functions;
 pub mod plan;
 pub mod shadow;
+pub mod stats;
 pub mod vtab;

@@ -16,9 +16,9 @@
 //! read the vector column.
 
 use super::config::TableConfig;
+use super::ffi::sys as ffi;
 use super::ffi::IndexInfo;
 use crate::error::{Error, Result};
-use rusqlite::ffi;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -281,9 +281,9 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
     let cons = info.constraints();
     let is_knn = |c: &super::ffi::Constraint| {
         (c.column == lay.vector()
-            && (c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_FUNCTION
-                || c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_MATCH))
-            || (c.column == lay.query() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ)
+            && (c.op == ffi::SQLITE_INDEX_CONSTRAINT_FUNCTION
+                || c.op == ffi::SQLITE_INDEX_CONSTRAINT_MATCH))
+            || (c.column == lay.query() && c.op == ffi::SQLITE_INDEX_CONSTRAINT_EQ)
     };
     // KNN needs its query (and k) usable in this call; otherwise this join order is
     // not plannable for us.
@@ -293,7 +293,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
     if cons.iter().any(|c| {
         !c.usable
             && (c.column == lay.k() || c.column == lay.ef())
-            && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+            && c.op == ffi::SQLITE_INDEX_CONSTRAINT_EQ
     }) {
         return Ok(false);
     }
@@ -302,7 +302,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
     if let Some(i) = knn_c {
         args.push((i, Arg::Query, true));
         if let Some(i) = cons.iter().position(|c| {
-            c.usable && c.column == lay.k() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+            c.usable && c.column == lay.k() && c.op == ffi::SQLITE_INDEX_CONSTRAINT_EQ
         }) {
             args.push((i, Arg::K, true));
         } else if let Some(i) = cons.iter().position(|c| c.usable && c.op == OP_LIMIT) {
@@ -312,7 +312,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             }
         }
         if let Some(i) = cons.iter().position(|c| {
-            c.usable && c.column == lay.ef() && c.op as i32 == ffi::SQLITE_INDEX_CONSTRAINT_EQ
+            c.usable && c.column == lay.ef() && c.op == ffi::SQLITE_INDEX_CONSTRAINT_EQ
         }) {
             args.push((i, Arg::Ef, true));
         }
@@ -331,7 +331,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         } else {
             continue;
         };
-        let op = match c.op as i32 {
+        let op = match c.op {
             ffi::SQLITE_INDEX_CONSTRAINT_EQ => {
                 if info.take_in_list(i) {
                     Op::In

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use super::cache::IndexState;
 use super::config::{self, quote_ident, TableConfig};
-use super::ffi::{Db, IndexInfo, OnConflict, Stmt, Value, ValueType};
+use super::cursor::VecCursor;
+use super::ffi::{self, Db, IndexInfo, OnConflict, Stmt, Value, ValueType};
 use super::plan::{self, Layout};
 use super::shadow::{self, Names};
 use crate::distance::{self, Metric};
@@ -142,10 +143,6 @@ impl VecTable {
         }
     }
 
-    pub fn best_index(&mut self, info: &mut IndexInfo<'_>) -> Result<bool> {
-        plan::best_index(info, &self.cfg, self.est_rows)
-    }
-
     pub fn destroy(&mut self) -> Result<()> {
         self.stmts.clear();
         self.drop_shadow()
@@ -167,6 +164,7 @@ impl VecTable {
         // Indexes follow their table and keep their names (SQLite cannot rename an
         // index, and dropping one is not allowed while ALTER TABLE runs); new tables
         // pick free index names, so the old name can be reused.
+        super::stats::rename(self.db, &self.names.schema, &self.names.table, new_name);
         self.names = new;
         Ok(())
     }
@@ -237,7 +235,7 @@ impl VecTable {
                     "{col} cannot be NULL: every row needs a vector"
                 )))
             }
-            _ => super::functions::arg_vector(&col, v)?.expect("not NULL"),
+            _ => super::args::arg_vector(&col, v)?.expect("not NULL"),
         };
         vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{col}: {e}")))?;
         if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
@@ -254,7 +252,7 @@ impl VecTable {
         if v.is_null() {
             return Err(Error::usage(format!("{what}: the query vector is NULL")));
         }
-        let r = super::functions::arg_vector(&what, v)?.expect("not NULL");
+        let r = super::args::arg_vector(&what, v)?.expect("not NULL");
         vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{what}: {e}")))?;
         if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
             return Err(Error::usage(format!(
@@ -499,9 +497,6 @@ impl VecTable {
         Ok(None)
     }
 
-    pub fn begin(&mut self) -> Result<()> {
-        Ok(())
-    }
     /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
     pub fn sync(&mut self) -> Result<()> {
         self.flush_index()
@@ -578,223 +573,73 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// `veclite_info('t')` / `veclite_info('schema.t')`: JSON about a veclite table.
-pub fn table_info(db: Db, name: &str) -> Result<String> {
-    let (schema, table) = resolve_table(db, name, "veclite_info")?;
-    let names = Names { schema, table };
-    let mut st = db.prepare(
-        &format!(
-            "SELECT key, value FROM {} WHERE key IN ('config', 'format_read', 'format_write', 'generation')",
-            names.q("config")
-        ),
-        false,
-    )?;
-    let mut info = serde_json::Map::new();
-    info.insert("table".into(), names.table.clone().into());
-    info.insert("schema".into(), names.schema.clone().into());
-    let mut cfg_json = serde_json::Value::Null;
-    while st.step()? {
-        let key = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
-        if key == "config" {
-            cfg_json = serde_json::from_slice(st.column_bytes(1)).map_err(|e| {
-                Error::corrupt(format!(
-                    "veclite: {}_config: bad config entry: {e}",
-                    names.table
-                ))
-            })?;
+/// The C boundary (`ffi::module`) drives the table through this trait.
+impl ffi::VTab for VecTable {
+    type Cursor = VecCursor;
+
+    fn connect(db: Db, args: &[&str], create: bool) -> Result<(Self, String)> {
+        if args.len() < 3 {
+            return Err(Error::usage("veclite: missing module arguments"));
+        }
+        let t = VecTable::open(db, args[1], args[2], &args[3..], create)?;
+        let decl = t.declaration();
+        Ok((t, decl))
+    }
+    fn best_index(&mut self, info: &mut IndexInfo<'_>) -> Result<bool> {
+        plan::best_index(info, &self.cfg, self.est_rows)
+    }
+    fn destroy(&mut self) -> Result<()> {
+        VecTable::destroy(self)
+    }
+    fn open(&mut self) -> Result<VecCursor> {
+        Ok(VecCursor::new())
+    }
+    fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
+        VecTable::update(self, args)
+    }
+    fn begin(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<()> {
+        VecTable::sync(self)
+    }
+    fn commit(&mut self) -> Result<()> {
+        VecTable::commit(self)
+    }
+    fn rollback(&mut self) -> Result<()> {
+        VecTable::rollback(self)
+    }
+    fn savepoint(&mut self, level: i32) -> Result<()> {
+        VecTable::savepoint(self, level)
+    }
+    fn release(&mut self, level: i32) -> Result<()> {
+        VecTable::release(self, level)
+    }
+    fn rollback_to(&mut self, level: i32) -> Result<()> {
+        VecTable::rollback_to(self, level)
+    }
+    fn rename(&mut self, new_name: &str) -> Result<()> {
+        VecTable::rename(self, new_name)
+    }
+    /// PRAGMA integrity_check (3.44+ hosts): rows against graph, as veclite_check.
+    fn integrity(&mut self) -> Result<Option<String>> {
+        let name = format!("{}.{}", self.names.schema, self.names.table);
+        let r = super::admin::table_check(self.db, &name)?;
+        Ok(if r == "ok" {
+            None
         } else {
-            info.insert(key, st.column_i64(1).into());
-        }
+            Some(format!("veclite: {}: {r}", self.names.table))
+        })
     }
-    let cfg = cfg_json.as_object().ok_or_else(|| {
-        Error::corrupt(format!(
-            "veclite: {}_config has no config entry",
-            names.table
+    fn find_function(n_arg: i32, name: &[u8]) -> Option<(ffi::ScalarFn, u8)> {
+        (n_arg == 2 && name.eq_ignore_ascii_case(b"knn_match")).then_some((
+            super::functions::knn_match_outside as ffi::ScalarFn,
+            ffi::sys::SQLITE_INDEX_CONSTRAINT_FUNCTION,
         ))
-    })?;
-    let vec_col = cfg
-        .get("vector_column")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
-    let mut st = db.prepare(
-        &format!(
-            "SELECT count(*), coalesce(sum(length({})), 0) FROM {}",
-            quote_ident(&vec_col),
-            names.q("rows")
-        ),
-        false,
-    )?;
-    st.step()?;
-    info.insert("rows".into(), st.column_i64(0).into());
-    info.insert("vector_bytes".into(), st.column_i64(1).into());
-    for k in ["dims", "metric", "vector_column", "columns"] {
-        if let Some(v) = cfg.get(k) {
-            info.insert(k.into(), v.clone());
-        }
     }
-    let mut params = serde_json::Map::new();
-    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
-        if let Some(v) = cfg.get(k) {
-            params.insert(k.into(), v.clone());
-        }
+    fn is_shadow_name(name: &[u8]) -> bool {
+        shadow::SHADOW_SUFFIXES
+            .iter()
+            .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
     }
-    info.insert("params".into(), params.into());
-    let stats = super::cache::stats(&super::cache::stats_key(db, &names.schema, &names.table));
-    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("graph")), false)?;
-    st.step()?;
-    info.insert("graph_nodes".into(), st.column_i64(0).into());
-    info.insert("levels".into(), (stats.levels as i64 + 1).into());
-    info.insert("memory_bytes".into(), stats.memory_bytes.into());
-    info.insert(
-        "searches".into(),
-        serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),
-    );
-    info.insert("index_loads".into(), stats.loads.into());
-    info.insert("index_catch_ups".into(), stats.catch_ups.into());
-    info.insert(
-        "last_load_ms".into(),
-        ((stats.last_load_ms * 1000.0).round() / 1000.0).into(),
-    );
-    info.insert("simd".into(), distance::kernels().name.into());
-    Ok(serde_json::Value::Object(info).to_string())
-}
-
-/// Reads a table's configuration back from its `T_config` (for functions, which
-/// have no vtab instance).
-fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
-    let mut st = db.prepare(
-        &format!(
-            "SELECT value FROM {} WHERE key = 'config'",
-            names.q("config")
-        ),
-        false,
-    )?;
-    if !st.step()? {
-        return Err(Error::corrupt(format!(
-            "veclite: {}_config has no config entry",
-            names.table
-        )));
-    }
-    let j: serde_json::Value = serde_json::from_slice(st.column_bytes(0)).map_err(|e| {
-        Error::corrupt(format!(
-            "veclite: {}_config: bad config entry: {e}",
-            names.table
-        ))
-    })?;
-    let bad = || Error::corrupt(format!("veclite: {}_config: bad config entry", names.table));
-    let mut args: Vec<String> = vec![format!(
-        "{} float[{}]",
-        quote_ident(j["vector_column"].as_str().ok_or_else(bad)?),
-        j["dims"].as_u64().ok_or_else(bad)?
-    )];
-    for c in j["columns"].as_array().ok_or_else(bad)? {
-        let mut a = format!(
-            "{} {}",
-            quote_ident(c["name"].as_str().ok_or_else(bad)?),
-            c["type"].as_str().ok_or_else(bad)?
-        );
-        if let Some(coll) = c["collate"].as_str() {
-            a.push_str(&format!(" COLLATE {coll}"));
-        }
-        args.push(a);
-    }
-    args.push(format!(
-        "distance = {}",
-        j["metric"].as_str().ok_or_else(bad)?
-    ));
-    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
-        if let Some(v) = j[k].as_u64() {
-            args.push(format!("{k} = {v}"));
-        }
-    }
-    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    config::parse(&refs)
-}
-
-/// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
-pub fn table_check(db: Db, name: &str) -> Result<String> {
-    let (schema, table) = resolve_table(db, name, "veclite_check")?;
-    if !db.autocommit() {
-        // Inside a transaction the graph changes are still in memory (they are
-        // written at commit): write them first so rows and graph can be compared.
-        // A read-only connection has no changes to write.
-        let _ = db.exec(&format!(
-            "INSERT INTO {}.{}(query) VALUES ('{FLUSH_COMMAND}')",
-            quote_ident(&schema),
-            quote_ident(&table)
-        ));
-    }
-    let names = Names { schema, table };
-    let cfg = stored_config(db, &names)?;
-    let (h, mut problems) = super::cache::load(db, &names, &cfg)?;
-    if problems.is_empty() {
-        problems = h.check();
-    }
-    Ok(if problems.is_empty() {
-        "ok".into()
-    } else {
-        problems.join("\n")
-    })
-}
-
-/// `veclite_rebuild('t')`: rebuilds the index from the rows through the table
-/// itself (so this connection's index and transaction stay consistent); returns the
-/// row count.
-pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
-    let (schema, table) = resolve_table(db, name, "veclite_rebuild")?;
-    db.exec(&format!(
-        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
-        quote_ident(&schema),
-        quote_ident(&table)
-    ))?;
-    let names = Names { schema, table };
-    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
-    st.step()?;
-    Ok(st.column_i64(0))
-}
-
-/// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
-/// then main, then attached databases, as SQLite resolves unqualified names.
-fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
-    let (schema, table) = match name.split_once('.') {
-        Some((s, t)) => (Some(s.to_string()), t.to_string()),
-        None => (None, name.to_string()),
-    };
-    let mut schemas: Vec<String> = Vec::new();
-    match schema {
-        Some(s) => schemas.push(s),
-        None => {
-            let mut st = db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)?;
-            let mut all = Vec::new();
-            while st.step()? {
-                all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
-            }
-            if let Some(p) = all.iter().position(|s| s == "temp") {
-                schemas.push(all.remove(p));
-            }
-            schemas.extend(all);
-        }
-    }
-    for s in schemas {
-        let sql = format!(
-            "SELECT name, sql FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            quote_ident(&s)
-        );
-        let Ok(mut st) = db.prepare(&sql, false) else {
-            continue;
-        };
-        st.bind_text(1, table.as_bytes())?;
-        if st.step()? {
-            let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
-            let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
-            if !ddl.contains("using veclite") {
-                return Err(Error::usage(format!(
-                    "{fname}: {name} is not a veclite table"
-                )));
-            }
-            return Ok((s, real));
-        }
-    }
-    Err(Error::usage(format!("{fname}: no such table: {name}")))
 }

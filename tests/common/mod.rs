@@ -5,8 +5,51 @@ use std::path::PathBuf;
 
 pub fn conn() -> rusqlite::Connection {
     let c = rusqlite::Connection::open_in_memory().unwrap();
-    veclite::register(&c).unwrap();
+    register(&c);
     c
+}
+
+/// The `sqlite3_api_routines` table of the SQLite these tests link (rusqlite's
+/// bundled build), captured once through `sqlite3_auto_extension`, which hands the
+/// table to every entry point, as the extension loader does.
+pub fn api_table() -> *const std::ffi::c_void {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static API: AtomicUsize = AtomicUsize::new(0);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    unsafe extern "C" fn capture(
+        _db: *mut rusqlite::ffi::sqlite3,
+        _err: *mut *mut std::ffi::c_char,
+        api: *const rusqlite::ffi::sqlite3_api_routines,
+    ) -> std::ffi::c_int {
+        API.store(api as usize, Ordering::SeqCst);
+        0
+    }
+    ONCE.call_once(|| {
+        // SAFETY: capture has the signature sqlite3_auto_extension expects; it is
+        // removed again before anything else can open a connection through it.
+        unsafe {
+            rusqlite::ffi::sqlite3_auto_extension(Some(capture));
+            drop(rusqlite::Connection::open_in_memory().unwrap());
+            rusqlite::ffi::sqlite3_cancel_auto_extension(Some(capture));
+        }
+    });
+    let p = API.load(Ordering::SeqCst) as *const std::ffi::c_void;
+    assert!(!p.is_null(), "the auto extension did not run");
+    p
+}
+
+/// Registers veclite on an open connection: calls the extension's entry point with
+/// the connection and the API table, exactly as `sqlite3_load_extension` does.
+pub fn register(c: &rusqlite::Connection) {
+    // SAFETY: a live connection of the SQLite whose API table api_table() returns.
+    let rc = unsafe {
+        veclite::sqlite3_veclite_init(
+            c.handle() as *mut std::ffi::c_void,
+            std::ptr::null_mut(),
+            api_table(),
+        )
+    };
+    assert!(rc == 256, "veclite entry point failed with code {rc}");
 }
 
 /// The wordnet-minilm directory: `$VECLITE_DATA` if set; else the full 100k set in

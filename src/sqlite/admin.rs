@@ -1,0 +1,231 @@
+//! The administration functions: `veclite_info`, `veclite_check` and
+//! `veclite_rebuild` (the last two go through the table itself as command INSERTs,
+//! so the connection's index and transaction stay consistent).
+
+use super::config::{self, quote_ident, TableConfig};
+use super::ffi::Db;
+use super::shadow::Names;
+use super::vtab::{FLUSH_COMMAND, REBUILD_COMMAND};
+use crate::distance;
+use crate::error::{Error, Result};
+
+/// `veclite_info('t')` / `veclite_info('schema.t')`: JSON about a veclite table.
+pub fn table_info(db: Db, name: &str) -> Result<String> {
+    let (schema, table) = resolve_table(db, name, "veclite_info")?;
+    let names = Names { schema, table };
+    let mut st = db.prepare(
+        &format!(
+            "SELECT key, value FROM {} WHERE key IN ('config', 'format_read', 'format_write', 'generation')",
+            names.q("config")
+        ),
+        false,
+    )?;
+    let mut info = serde_json::Map::new();
+    info.insert("table".into(), names.table.clone().into());
+    info.insert("schema".into(), names.schema.clone().into());
+    let mut cfg_json = serde_json::Value::Null;
+    while st.step()? {
+        let key = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
+        if key == "config" {
+            cfg_json = serde_json::from_slice(st.column_bytes(1)).map_err(|e| {
+                Error::corrupt(format!(
+                    "veclite: {}_config: bad config entry: {e}",
+                    names.table
+                ))
+            })?;
+        } else {
+            info.insert(key, st.column_i64(1).into());
+        }
+    }
+    let cfg = cfg_json.as_object().ok_or_else(|| {
+        Error::corrupt(format!(
+            "veclite: {}_config has no config entry",
+            names.table
+        ))
+    })?;
+    let vec_col = cfg
+        .get("vector_column")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let mut st = db.prepare(
+        &format!(
+            "SELECT count(*), coalesce(sum(length({})), 0) FROM {}",
+            quote_ident(&vec_col),
+            names.q("rows")
+        ),
+        false,
+    )?;
+    st.step()?;
+    info.insert("rows".into(), st.column_i64(0).into());
+    info.insert("vector_bytes".into(), st.column_i64(1).into());
+    for k in ["dims", "metric", "vector_column", "columns"] {
+        if let Some(v) = cfg.get(k) {
+            info.insert(k.into(), v.clone());
+        }
+    }
+    let mut params = serde_json::Map::new();
+    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
+        if let Some(v) = cfg.get(k) {
+            params.insert(k.into(), v.clone());
+        }
+    }
+    info.insert("params".into(), params.into());
+    let stats = super::stats::get(db, &names.schema, &names.table);
+    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("graph")), false)?;
+    st.step()?;
+    info.insert("graph_nodes".into(), st.column_i64(0).into());
+    info.insert("levels".into(), (stats.levels as i64 + 1).into());
+    info.insert("memory_bytes".into(), stats.memory_bytes.into());
+    info.insert(
+        "searches".into(),
+        serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),
+    );
+    info.insert("index_loads".into(), stats.loads.into());
+    info.insert("index_catch_ups".into(), stats.catch_ups.into());
+    info.insert(
+        "last_load_ms".into(),
+        ((stats.last_load_ms * 1000.0).round() / 1000.0).into(),
+    );
+    info.insert("simd".into(), distance::kernels().name.into());
+    Ok(serde_json::Value::Object(info).to_string())
+}
+
+/// Reads a table's configuration back from its `T_config` (for functions, which
+/// have no vtab instance).
+fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
+    let mut st = db.prepare(
+        &format!(
+            "SELECT value FROM {} WHERE key = 'config'",
+            names.q("config")
+        ),
+        false,
+    )?;
+    if !st.step()? {
+        return Err(Error::corrupt(format!(
+            "veclite: {}_config has no config entry",
+            names.table
+        )));
+    }
+    let j: serde_json::Value = serde_json::from_slice(st.column_bytes(0)).map_err(|e| {
+        Error::corrupt(format!(
+            "veclite: {}_config: bad config entry: {e}",
+            names.table
+        ))
+    })?;
+    let bad = || Error::corrupt(format!("veclite: {}_config: bad config entry", names.table));
+    let mut args: Vec<String> = vec![format!(
+        "{} float[{}]",
+        quote_ident(j["vector_column"].as_str().ok_or_else(bad)?),
+        j["dims"].as_u64().ok_or_else(bad)?
+    )];
+    for c in j["columns"].as_array().ok_or_else(bad)? {
+        let mut a = format!(
+            "{} {}",
+            quote_ident(c["name"].as_str().ok_or_else(bad)?),
+            c["type"].as_str().ok_or_else(bad)?
+        );
+        if let Some(coll) = c["collate"].as_str() {
+            a.push_str(&format!(" COLLATE {coll}"));
+        }
+        args.push(a);
+    }
+    args.push(format!(
+        "distance = {}",
+        j["metric"].as_str().ok_or_else(bad)?
+    ));
+    for k in ["m", "ef_construction", "ef_search", "exact_threshold"] {
+        if let Some(v) = j[k].as_u64() {
+            args.push(format!("{k} = {v}"));
+        }
+    }
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    config::parse(&refs)
+}
+
+/// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
+pub fn table_check(db: Db, name: &str) -> Result<String> {
+    let (schema, table) = resolve_table(db, name, "veclite_check")?;
+    if !db.autocommit() {
+        // Inside a transaction the graph changes are still in memory (they are
+        // written at commit): write them first so rows and graph can be compared.
+        // A read-only connection has no changes to write.
+        let _ = db.exec(&format!(
+            "INSERT INTO {}.{}(query) VALUES ('{FLUSH_COMMAND}')",
+            quote_ident(&schema),
+            quote_ident(&table)
+        ));
+    }
+    let names = Names { schema, table };
+    let cfg = stored_config(db, &names)?;
+    let (h, mut problems) = super::cache::load(db, &names, &cfg)?;
+    if problems.is_empty() {
+        problems = h.check();
+    }
+    Ok(if problems.is_empty() {
+        "ok".into()
+    } else {
+        problems.join("\n")
+    })
+}
+
+/// `veclite_rebuild('t')`: rebuilds the index from the rows through the table
+/// itself (so this connection's index and transaction stay consistent); returns the
+/// row count.
+pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
+    let (schema, table) = resolve_table(db, name, "veclite_rebuild")?;
+    db.exec(&format!(
+        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
+        quote_ident(&schema),
+        quote_ident(&table)
+    ))?;
+    let names = Names { schema, table };
+    let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
+    st.step()?;
+    Ok(st.column_i64(0))
+}
+
+/// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
+/// then main, then attached databases, as SQLite resolves unqualified names.
+fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
+    let (schema, table) = match name.split_once('.') {
+        Some((s, t)) => (Some(s.to_string()), t.to_string()),
+        None => (None, name.to_string()),
+    };
+    let mut schemas: Vec<String> = Vec::new();
+    match schema {
+        Some(s) => schemas.push(s),
+        None => {
+            let mut st = db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)?;
+            let mut all = Vec::new();
+            while st.step()? {
+                all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
+            }
+            if let Some(p) = all.iter().position(|s| s == "temp") {
+                schemas.push(all.remove(p));
+            }
+            schemas.extend(all);
+        }
+    }
+    for s in schemas {
+        let sql = format!(
+            "SELECT name, sql FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            quote_ident(&s)
+        );
+        let Ok(mut st) = db.prepare(&sql, false) else {
+            continue;
+        };
+        st.bind_text(1, table.as_bytes())?;
+        if st.step()? {
+            let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
+            let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
+            if !ddl.contains("using veclite") {
+                return Err(Error::usage(format!(
+                    "{fname}: {name} is not a veclite table"
+                )));
+            }
+            return Ok((s, real));
+        }
+    }
+    Err(Error::usage(format!("{fname}: no such table: {name}")))
+}

@@ -1,0 +1,68 @@
+//! Per-connection counters of each table's index (what `veclite_info` reports),
+//! kept in the connection's registered state, not in a process-global map: a
+//! closed connection takes its counters with it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::ffi::Db;
+
+/// What a table's searches and loads did on one connection.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub graph_searches: u64,
+    pub exact_searches: u64,
+    pub loads: u64,
+    /// Times another connection's commit was applied from the change log instead
+    /// of reloading.
+    pub catch_ups: u64,
+    pub last_load_ms: f64,
+    pub memory_bytes: usize,
+    pub levels: u8,
+}
+
+/// The state veclite registers with each connection.
+#[derive(Default)]
+pub struct ConnState {
+    stats: Mutex<HashMap<String, Stats>>,
+}
+
+fn key(schema: &str, table: &str) -> String {
+    format!(
+        "{}/{}",
+        schema.to_ascii_lowercase(),
+        table.to_ascii_lowercase()
+    )
+}
+
+/// The counters of `schema.table` on this connection.
+pub fn get(db: Db, schema: &str, table: &str) -> Stats {
+    db.with_state(|s: &ConnState| {
+        s.stats
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key(schema, table)).cloned())
+    })
+    .flatten()
+    .unwrap_or_default()
+}
+
+/// Updates the counters of `schema.table` on this connection.
+pub fn update(db: Db, schema: &str, table: &str, f: impl FnOnce(&mut Stats)) {
+    db.with_state(|s: &ConnState| {
+        if let Ok(mut m) = s.stats.lock() {
+            f(m.entry(key(schema, table)).or_default());
+        }
+    });
+}
+
+/// A renamed table keeps its counters.
+pub fn rename(db: Db, schema: &str, from: &str, to: &str) {
+    db.with_state(|s: &ConnState| {
+        if let Ok(mut m) = s.stats.lock() {
+            if let Some(v) = m.remove(&key(schema, from)) {
+                m.insert(key(schema, to), v);
+            }
+        }
+    });
+}
