@@ -2,10 +2,10 @@
 //! `veclite_rebuild` (the last two go through the table itself as command INSERTs,
 //! so the connection's index and transaction stay consistent).
 
+use super::commands::{FLUSH_COMMAND, REBUILD_COMMAND};
 use super::config::{self, quote_ident, TableConfig};
 use super::ffi::Db;
 use super::shadow::Names;
-use super::vtab::{FLUSH_COMMAND, REBUILD_COMMAND};
 use crate::distance;
 use crate::error::{Error, Result};
 
@@ -158,7 +158,7 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
     }
     let names = Names { schema, table };
     let cfg = stored_config(db, &names)?;
-    let (h, mut problems) = super::cache::load(db, &names, &cfg)?;
+    let (h, mut problems) = super::store::load(db, &names, &cfg)?;
     if problems.is_empty() {
         problems = h.check();
     }

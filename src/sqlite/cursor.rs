@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use super::config::quote_ident;
 use super::ffi::{self, Ctx, OwnedValue, Stmt, Value, ValueType};
+use super::filterset::FilterSet;
 use super::plan::{Arg, Op, Plan};
 use super::vtab::VecTable;
 use crate::distance::Metric;
@@ -502,23 +503,6 @@ fn to_hits(found: Vec<(f32, i64)>) -> Vec<Hit> {
         .into_iter()
         .map(|(dist, rowid)| Hit { dist, rowid })
         .collect()
-}
-
-/// The slots of the rows matching a set of pushed-down terms.
-pub struct FilterSet {
-    bits: Vec<u64>,
-    slots: Vec<u32>,
-}
-
-impl FilterSet {
-    #[inline]
-    fn has(&self, slot: u32) -> bool {
-        let i = slot as usize;
-        self.bits
-            .get(i / 64)
-            .map(|w| w >> (i % 64) & 1 == 1)
-            .unwrap_or(false)
-    }
 }
 
 const FILTER_CACHE: usize = 8;

@@ -14,12 +14,15 @@
 pub mod admin;
 pub mod args;
 pub mod cache;
+pub mod commands;
 pub mod config;
 pub mod cursor;
 pub mod extension;
 pub mod ffi;
+pub mod filterset;
 pub mod functions;
 pub mod plan;
 pub mod shadow;
 pub mod stats;
+pub mod store;
 pub mod vtab;

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use super::cache::IndexState;
+use super::commands::{FLUSH_COMMAND, REBUILD_COMMAND};
 use super::config::{self, quote_ident, TableConfig};
-use super::cursor::VecCursor;
-use super::ffi::{self, Db, IndexInfo, OnConflict, Stmt, Value, ValueType};
-use super::plan::{self, Layout};
+use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
+use super::plan::Layout;
 use super::shadow::{self, Names};
+use super::store::IndexState;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::vector;
@@ -29,7 +29,7 @@ pub struct VecTable {
     /// from another epoch are stale.
     pub data_epoch: u64,
     /// Recently used filter results (matching slots), newest last.
-    pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::cursor::FilterSet>)>,
+    pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::filterset::FilterSet>)>,
     /// Set while the index is being written out: the statements that write it open
     /// statement savepoints of their own, which SQLite reports to this table too;
     /// they change nothing in memory, so their hooks are ignored.
@@ -540,13 +540,6 @@ impl VecTable {
     }
 }
 
-/// The value of the hidden `query` column that makes an INSERT a rebuild command
-/// (what veclite_rebuild() sends).
-pub const REBUILD_COMMAND: &str = "veclite:rebuild";
-/// Writes the current transaction's graph changes to the shadow tables (used by
-/// veclite_check inside a transaction).
-pub const FLUSH_COMMAND: &str = "veclite:flush";
-
 /// The new-rowid argument of xUpdate: NULL (choose one) or an integer.
 fn rowid_arg(v: Value<'_>) -> Result<Option<i64>> {
     match v.value_type() {
@@ -571,75 +564,4 @@ fn rowid_arg(v: Value<'_>) -> Result<Option<i64>> {
 
 fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// The C boundary (`ffi::module`) drives the table through this trait.
-impl ffi::VTab for VecTable {
-    type Cursor = VecCursor;
-
-    fn connect(db: Db, args: &[&str], create: bool) -> Result<(Self, String)> {
-        if args.len() < 3 {
-            return Err(Error::usage("veclite: missing module arguments"));
-        }
-        let t = VecTable::open(db, args[1], args[2], &args[3..], create)?;
-        let decl = t.declaration();
-        Ok((t, decl))
-    }
-    fn best_index(&mut self, info: &mut IndexInfo<'_>) -> Result<bool> {
-        plan::best_index(info, &self.cfg, self.est_rows)
-    }
-    fn destroy(&mut self) -> Result<()> {
-        VecTable::destroy(self)
-    }
-    fn open(&mut self) -> Result<VecCursor> {
-        Ok(VecCursor::new())
-    }
-    fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
-        VecTable::update(self, args)
-    }
-    fn begin(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn sync(&mut self) -> Result<()> {
-        VecTable::sync(self)
-    }
-    fn commit(&mut self) -> Result<()> {
-        VecTable::commit(self)
-    }
-    fn rollback(&mut self) -> Result<()> {
-        VecTable::rollback(self)
-    }
-    fn savepoint(&mut self, level: i32) -> Result<()> {
-        VecTable::savepoint(self, level)
-    }
-    fn release(&mut self, level: i32) -> Result<()> {
-        VecTable::release(self, level)
-    }
-    fn rollback_to(&mut self, level: i32) -> Result<()> {
-        VecTable::rollback_to(self, level)
-    }
-    fn rename(&mut self, new_name: &str) -> Result<()> {
-        VecTable::rename(self, new_name)
-    }
-    /// PRAGMA integrity_check (3.44+ hosts): rows against graph, as veclite_check.
-    fn integrity(&mut self) -> Result<Option<String>> {
-        let name = format!("{}.{}", self.names.schema, self.names.table);
-        let r = super::admin::table_check(self.db, &name)?;
-        Ok(if r == "ok" {
-            None
-        } else {
-            Some(format!("veclite: {}: {r}", self.names.table))
-        })
-    }
-    fn find_function(n_arg: i32, name: &[u8]) -> Option<(ffi::ScalarFn, u8)> {
-        (n_arg == 2 && name.eq_ignore_ascii_case(b"knn_match")).then_some((
-            super::functions::knn_match_outside as ffi::ScalarFn,
-            ffi::sys::SQLITE_INDEX_CONSTRAINT_FUNCTION,
-        ))
-    }
-    fn is_shadow_name(name: &[u8]) -> bool {
-        shadow::SHADOW_SUFFIXES
-            .iter()
-            .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
-    }
 }

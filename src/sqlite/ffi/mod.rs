@@ -8,11 +8,13 @@
 //!   [`VTab`]/[`VCursor`] traits, the entry point's body and registration.
 #![allow(unsafe_code)]
 
+pub mod conn;
 pub mod module;
 pub mod sys;
 pub mod wrap;
 
-pub use module::{extension_init, module, Conn, Registrar, VCursor, VTab};
+pub use conn::Conn;
+pub use module::{extension_init, module, Registrar, VCursor, VTab};
 pub use wrap::{
     error_code, interrupted, Constraint, Ctx, Db, IndexInfo, OnConflict, Out, OwnedValue, ScalarFn,
     Stmt, Value, ValueRef, ValueType,

@@ -14,6 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe, UnwindSafe};
 use std::ptr;
 use std::sync::{Arc, OnceLock};
 
+use super::conn::Conn;
 use super::sys::{self, Api};
 use super::wrap::{
     api, error_code, sqlite_strdup, to_cstring, values, Ctx, Db, IndexInfo, ScalarFn, Value,
@@ -64,23 +65,6 @@ pub trait VCursor: Sized {
     fn column(&mut self, table: &mut Self::Table, ctx: &Ctx, i: i32) -> Result<(), Error>;
     fn rowid(&self) -> i64;
     fn close(&mut self, table: &mut Self::Table);
-}
-
-/// What a connection's module and functions share: the connection's API table and
-/// the upper floors' per-connection state (counters, ...). Freed when SQLite drops
-/// the module and the last function of the connection.
-pub struct Conn {
-    api: Api,
-    /// Which of [`APIS`] is this connection's table (selects the trampoline).
-    k: usize,
-    state: Box<dyn Any + Send + Sync>,
-}
-
-impl Conn {
-    /// The per-connection state made by the `state` function of [`extension_init`].
-    pub fn state<T: 'static>(&self) -> Option<&T> {
-        self.state.downcast_ref()
-    }
 }
 
 /// Registers a module and functions on one connection.

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::marker::PhantomData;
 use std::ptr;
 
-use super::module::Conn;
+use super::conn::Conn;
 use super::sys::{self, Api};
 use crate::error::Error;
 
