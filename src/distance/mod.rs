@@ -24,16 +24,8 @@ pub mod scalar;
 #[allow(unsafe_code)] // the SIMD kernels (see the safety model in x86.rs)
 mod x86;
 
-/// The distance a vector table ranks its nearest neighbours by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// Euclidean distance.
-    L2,
-    /// `1 - cos(a, b)`, in `[0, 2]`.
-    Cosine,
-    /// Negative inner product (smaller is closer).
-    Dot,
-}
+mod metric;
+pub use metric::Metric;
 
 /// A table of kernel function pointers for one instruction-set level.
 ///

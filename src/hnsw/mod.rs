@@ -325,7 +325,7 @@ impl Hnsw {
     /// The query as the index compares it (normalised under cosine).
     pub fn prepare_query(&self, q: &[f32]) -> Vec<f32> {
         let mut v = q.to_vec();
-        if self.p.metric == Metric::Cosine {
+        if self.p.metric.normalizes() {
             crate::vector::normalize(&mut v);
         }
         v
@@ -334,12 +334,8 @@ impl Hnsw {
     /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot.
     #[inline]
     fn dist(&self, q: &[f32], slot: u32) -> f32 {
-        let v = self.vector(slot);
-        match self.p.metric {
-            Metric::L2 => (self.kern.l2_squared)(q, v),
-            Metric::Cosine => 1.0 - (self.kern.dot)(q, v),
-            Metric::Dot => -(self.kern.dot)(q, v),
-        }
+        let m = self.p.metric;
+        m.score_of((m.kernel(self.kern))(q, self.vector(slot)))
     }
 
     fn cap(&self, level: usize) -> usize {
@@ -861,18 +857,10 @@ impl Hnsw {
         let ok = |id: u32| (construction || !self.deleted[id as usize]) && admit(id);
         let dims = self.p.dims;
         let metric = self.p.metric;
-        let kernel = match metric {
-            Metric::L2 => self.kern.l2_squared,
-            Metric::Cosine | Metric::Dot => self.kern.dot,
-        };
+        let kernel = metric.kernel(self.kern);
         let dist = |id: u32| -> f32 {
             let i = id as usize * dims;
-            let r = kernel(q, &self.vectors[i..i + dims]);
-            match metric {
-                Metric::L2 => r,
-                Metric::Cosine => 1.0 - r,
-                Metric::Dot => -r,
-            }
+            metric.score_of(kernel(q, &self.vectors[i..i + dims]))
         };
         for &e in eps {
             if sc.visit(e.id) {
@@ -1171,7 +1159,7 @@ impl Hnsw {
         for (x, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
             *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
-        if self.p.metric == Metric::Cosine {
+        if self.p.metric.normalizes() {
             crate::vector::normalize(dst);
         }
         true

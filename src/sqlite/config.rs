@@ -58,11 +58,7 @@ impl TableConfig {
 }
 
 pub fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::L2 => "l2",
-        Metric::Cosine => "cosine",
-        Metric::Dot => "dot",
-    }
+    m.name()
 }
 
 /// Quotes an identifier for SQL: `"a""b"`.
@@ -97,16 +93,11 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
                     if metric.is_some() {
                         return Err(dup("distance"));
                     }
-                    metric = Some(match val.to_ascii_lowercase().as_str() {
-                        "l2" => Metric::L2,
-                        "cosine" => Metric::Cosine,
-                        "dot" => Metric::Dot,
-                        _ => {
-                            return Err(Error::config(format!(
-                                "veclite: unknown distance '{val}': expected l2, cosine or dot"
-                            )))
-                        }
-                    });
+                    metric = Some(Metric::parse(&val).ok_or_else(|| {
+                        Error::config(format!(
+                            "veclite: unknown distance '{val}': expected l2, cosine or dot"
+                        ))
+                    })?);
                 }
                 "m" => {
                     if m.is_some() {

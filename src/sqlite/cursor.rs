@@ -378,12 +378,7 @@ impl Default for VecCursor {
 
 /// The ranking value kept in the heap -> the `distance` column.
 fn output_distance(m: Metric, d: f32) -> f32 {
-    match m {
-        Metric::L2 => d.max(0.0).sqrt(),
-        // 1 - dot of unit vectors can round a hair below 0 for identical vectors.
-        Metric::Cosine => d.max(0.0),
-        Metric::Dot => d,
-    }
+    m.user_distance(d)
 }
 
 fn select_list(t: &VecTable, reads_vector: bool) -> String {
