@@ -39,5 +39,7 @@ echo "== Rust tests"
 # (the tests link SQLite through rusqlite's bundled build, a dev-dependency; the
 # library itself links none)
 cargo test --release --lib --tests
+echo "== the model fuzzer in a debug build (the transaction-state assertions are on)"
+VECLITE_FUZZ_OPS=3000 VECLITE_FUZZ_SEEDS=3 cargo test --test model_fuzz
 echo "== Rust: a program on the newest rusqlite (bundled SQLite) using veclite"
 cargo run --release --quiet --manifest-path examples/rust-rusqlite/Cargo.toml

@@ -185,9 +185,9 @@ impl VecTable {
         }
         // Our writes must not change what last_insert_rowid() reports to the user.
         let last_rowid = self.db.last_insert_rowid();
-        self.flushing = true;
+        self.txn.set_flushing(true);
         let r = self.write_index();
-        self.flushing = false;
+        self.txn.set_flushing(false);
         self.db.set_last_insert_rowid(last_rowid);
         r
     }

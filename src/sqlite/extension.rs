@@ -51,7 +51,7 @@ impl ffi::VTab for VecTable {
         VecTable::update(self, args)
     }
     fn begin(&mut self) -> Result<()> {
-        Ok(())
+        VecTable::begin(self)
     }
     fn sync(&mut self) -> Result<()> {
         VecTable::sync(self)

@@ -25,4 +25,5 @@ pub mod plan;
 pub mod shadow;
 pub mod stats;
 pub mod store;
+pub mod txn;
 pub mod vtab;

@@ -8,6 +8,7 @@ use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
 use super::plan::Layout;
 use super::shadow::{self, Names};
 use super::store::IndexState;
+use super::txn::Txn;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::vector;
@@ -22,18 +23,13 @@ pub struct VecTable {
     pub est_rows: f64,
     /// The in-memory HNSW index, loaded on first use (see cache.rs).
     pub index: Option<IndexState>,
-    /// Savepoint levels open in the current transaction, so an index loaded in the
-    /// middle of one gets matching journal frames.
-    open_savepoints: Vec<i32>,
+    /// Transaction phase, open savepoints, flushing guard.
+    pub txn: Txn,
     /// Bumped by every write, index (re)load and rollback: cached filter results
     /// from another epoch are stale.
     pub data_epoch: u64,
     /// Recently used filter results (matching slots), newest last.
     pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::filterset::FilterSet>)>,
-    /// Set while the index is being written out: the statements that write it open
-    /// statement savepoints of their own, which SQLite reports to this table too;
-    /// they change nothing in memory, so their hooks are ignored.
-    pub flushing: bool,
 }
 
 impl VecTable {
@@ -50,10 +46,9 @@ impl VecTable {
             format_checked: false,
             est_rows: 100_000.0,
             index: None,
-            open_savepoints: Vec::new(),
+            txn: Txn::default(),
             data_epoch: 0,
             filter_cache: Vec::new(),
-            flushing: false,
         };
         if create {
             t.create_shadow()?;
@@ -313,7 +308,7 @@ impl VecTable {
         let was_loaded = self.index.is_some();
         self.index()?;
         if !was_loaded {
-            let levels = self.open_savepoints.clone();
+            let levels = self.txn.savepoints().to_vec();
             if let Some(st) = self.index.as_mut() {
                 for l in levels {
                     st.hnsw.savepoint(l);
@@ -366,6 +361,7 @@ impl VecTable {
     /// the table untouched. Returns the new rowid for INSERTs.
     pub fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
         self.ensure_format()?;
+        self.txn.write();
         self.data_epoch += 1;
         let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() == 2 + n_cols && args[0].is_null() {
@@ -381,7 +377,7 @@ impl VecTable {
                 // veclite_rebuild(): no row is written; the index is rebuilt from the
                 // rows (even when the stored graph is damaged) and saved at xSync.
                 self.rebuild_index()?;
-                let levels = self.open_savepoints.clone();
+                let levels = self.txn.savepoints().to_vec();
                 if let Some(st) = self.index.as_mut() {
                     for l in levels {
                         st.hnsw.savepoint(l);
@@ -498,43 +494,48 @@ impl VecTable {
     }
 
     /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
+    pub fn begin(&mut self) -> Result<()> {
+        self.txn.begin();
+        Ok(())
+    }
     pub fn sync(&mut self) -> Result<()> {
-        self.flush_index()
+        self.flush_index()?;
+        self.txn.sync();
+        Ok(())
     }
     pub fn commit(&mut self) -> Result<()> {
-        self.open_savepoints.clear();
+        self.txn.commit();
         self.commit_index();
         Ok(())
     }
     pub fn rollback(&mut self) -> Result<()> {
         self.data_epoch += 1;
-        self.open_savepoints.clear();
+        self.txn.rollback();
         self.rollback_index();
         Ok(())
     }
     pub fn savepoint(&mut self, level: i32) -> Result<()> {
-        if self.flushing {
+        if self.txn.flushing() {
             return Ok(());
         }
         self.savepoint_index(level)?;
-        self.open_savepoints.retain(|&l| l < level);
-        self.open_savepoints.push(level);
+        self.txn.savepoint(level);
         Ok(())
     }
     pub fn release(&mut self, level: i32) -> Result<()> {
-        if self.flushing {
+        if self.txn.flushing() {
             return Ok(());
         }
-        self.open_savepoints.retain(|&l| l < level);
+        self.txn.release(level);
         self.release_index(level);
         Ok(())
     }
     pub fn rollback_to(&mut self, level: i32) -> Result<()> {
-        if self.flushing {
+        if self.txn.flushing() {
             return Ok(());
         }
         self.data_epoch += 1;
-        self.open_savepoints.retain(|&l| l <= level);
+        self.txn.rollback_to(level);
         self.rollback_index_to(level);
         Ok(())
     }
