@@ -75,7 +75,25 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("graph")), false)?;
     st.step()?;
     info.insert("graph_nodes".into(), st.column_i64(0).into());
-    info.insert("levels".into(), (stats.levels as i64 + 1).into());
+    // The graph's levels come from the stored entry point (the top node), so they
+    // are right before this connection loads the index; memory_bytes is what this
+    // connection's loaded index holds (0, with index_loaded = false, before).
+    let mut st = db.prepare(
+        &format!(
+            "SELECT g.node FROM {} AS c JOIN {} AS g ON g.slot = c.value WHERE c.key = 'entry'",
+            names.q("config"),
+            names.q("graph")
+        ),
+        false,
+    )?;
+    let levels = if st.step()? {
+        st.column_bytes(0).get(1).map_or(0, |&l| l as i64 + 1)
+    } else {
+        0
+    };
+    drop(st);
+    info.insert("levels".into(), levels.into());
+    info.insert("index_loaded".into(), stats.loaded.into());
     info.insert("memory_bytes".into(), stats.memory_bytes.into());
     info.insert(
         "searches".into(),

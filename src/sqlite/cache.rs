@@ -104,6 +104,7 @@ impl VecTable {
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             let (mem, lv) = (h.memory_bytes(), h.max_level());
             self.update_stats(|s| {
+                s.loaded = true;
                 s.loads += 1;
                 s.last_load_ms = ms;
                 s.memory_bytes = mem;
@@ -156,6 +157,7 @@ impl VecTable {
             scratch: Scratch::default(),
             full_write: true,
         });
+        self.update_stats(|s| s.loaded = true);
         self.flush_index()?;
         Ok(n)
     }
@@ -181,6 +183,10 @@ impl VecTable {
             // xRollbackTo), undoing the object's creation and every write it made.
             // Its index describes nothing that exists any more; write none of it.
             self.index = None;
+            self.update_stats(|s| {
+                s.loaded = false;
+                s.memory_bytes = 0;
+            });
             return Ok(());
         }
         // Our writes must not change what last_insert_rowid() reports to the user.

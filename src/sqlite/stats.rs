@@ -19,6 +19,8 @@ pub struct Stats {
     pub last_load_ms: f64,
     pub memory_bytes: usize,
     pub levels: u8,
+    /// This connection holds the table's index in memory.
+    pub loaded: bool,
 }
 
 /// The state veclite registers with each connection.
