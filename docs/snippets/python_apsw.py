@@ -1,0 +1,26 @@
+import apsw
+
+import sqlite_veclite
+from sqlite_veclite import serialize_float32
+
+conn = apsw.Connection("docs.db")
+sqlite_veclite.load(conn)
+conn.execute("""CREATE VIRTUAL TABLE IF NOT EXISTS docs USING veclite(
+                  embedding float[3], category text, year integer, distance = cosine)""")
+with conn:  # one transaction
+    conn.executemany(
+        "INSERT OR REPLACE INTO docs(rowid, embedding, category, year) VALUES (?, ?, ?, ?)",
+        [
+            (1, serialize_float32([0.1, 0.9, 0.0]), "news", 2021),
+            (2, serialize_float32([0.8, 0.1, 0.1]), "blog", 2019),
+            (3, "[0.2, 0.7, 0.1]", "news", 2018),
+        ],
+    )
+
+query = serialize_float32([0.0, 1.0, 0.0])
+for rowid, category, distance in conn.execute(
+    "SELECT rowid, category, distance FROM docs WHERE knn_match(embedding, ?) AND k = 2",
+    (query,),
+):
+    print(rowid, category, round(distance, 4))
+print(conn.execute("SELECT veclite_check('docs')").get)  # 'ok': rows and graph agree
