@@ -251,13 +251,14 @@ pub fn check_dims(v: &[f32], expected: usize) -> Result<(), VectorError> {
 
 /// Normalises in place; returns false for the zero vector (left untouched).
 pub fn normalize(v: &mut [f32]) -> bool {
-    let n = crate::distance::norm(v);
+    // In f64: a huge component would overflow the f32 norm (and leave the vector
+    // unnormalised, so it would look near to everything), a tiny one underflow it.
+    let n = crate::distance::norm_f64(v);
     if n == 0.0 || !n.is_finite() {
         return false;
     }
-    let inv = 1.0 / n;
     for x in v.iter_mut() {
-        *x *= inv;
+        *x = (f64::from(*x) / n) as f32;
     }
     true
 }

@@ -185,6 +185,41 @@ pub fn norm(a: &[f32]) -> f32 {
     (kernels().norm_squared)(a).sqrt()
 }
 
+/// `|a|` computed in `f64`: exact enough for any finite `f32` vector, with no
+/// overflow for huge components (`[2e19, 0]`, whose squared norm exceeds `f32`)
+/// and no underflow for tiny ones (`[1e-40, 0]` is not a zero vector).
+pub fn norm_f64(a: &[f32]) -> f64 {
+    a.iter()
+        .map(|&x| {
+            let x = f64::from(x);
+            x * x
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `1 - cos(a, b)` like [`cosine_distance`], but `None` for a zero vector and
+/// right for components whose squares leave the `f32` range: the SIMD kernel when
+/// both squared norms are comfortably inside it, else `f64` throughout.
+pub fn cosine_distance_checked(a: &[f32], b: &[f32]) -> Option<f32> {
+    let k = kernels();
+    let (na, nb) = ((k.norm_squared)(a), (k.norm_squared)(b));
+    let safe = |n: f32| n.is_finite() && n > 1e-30 && n < 1e30;
+    if safe(na) && safe(nb) {
+        return Some((k.cosine_distance)(a, b));
+    }
+    let (na, nb) = (norm_f64(a), norm_f64(b));
+    if na == 0.0 || nb == 0.0 {
+        return None;
+    }
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    Some((1.0 - (dot / (na * nb)).clamp(-1.0, 1.0)) as f32)
+}
+
 /// The distance KNN results are ranked by (smaller is closer):
 /// `L2` -> [`l2`] (not squared), `Cosine` -> [`cosine_distance`], `Dot` -> `-dot`.
 #[inline]

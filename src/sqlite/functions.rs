@@ -108,12 +108,10 @@ fn l2_distance(_: Db, a: &[Value<'_>]) -> Result<Out> {
 
 fn cosine_distance(_: Db, a: &[Value<'_>]) -> Result<Out> {
     match two_vectors("cosine_distance", a)? {
-        Some((x, y)) => {
-            if distance::norm(&x) == 0.0 || distance::norm(&y) == 0.0 {
-                return Err(Error::usage("cosine_distance: undefined for a zero vector"));
-            }
-            finite("cosine_distance", a, distance::cosine_distance(&x, &y))
-        }
+        Some((x, y)) => match distance::cosine_distance_checked(&x, &y) {
+            Some(d) => finite("cosine_distance", a, d),
+            None => Err(Error::usage("cosine_distance: undefined for a zero vector")),
+        },
         None => Ok(Out::Null),
     }
 }
@@ -145,7 +143,7 @@ fn vector_dims(_: Db, a: &[Value<'_>]) -> Result<Out> {
 }
 
 fn vector_norm(_: Db, a: &[Value<'_>]) -> Result<Out> {
-    one("vector_norm", a, |v| Out::Real(distance::norm(&v) as f64))
+    one("vector_norm", a, |v| Out::Real(distance::norm_f64(&v)))
 }
 
 fn l2_normalize(_: Db, a: &[Value<'_>]) -> Result<Out> {

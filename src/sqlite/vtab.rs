@@ -233,7 +233,7 @@ impl VecTable {
             _ => super::args::arg_vector(&col, v)?.expect("not NULL"),
         };
         vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{col}: {e}")))?;
-        if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
+        if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
             )));
@@ -249,7 +249,7 @@ impl VecTable {
         }
         let r = super::args::arg_vector(&what, v)?.expect("not NULL");
         vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{what}: {e}")))?;
-        if self.cfg.metric == Metric::Cosine && distance::norm(&r) == 0.0 {
+        if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{what}: a zero query vector has no direction under distance = cosine"
             )));
