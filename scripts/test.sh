@@ -43,3 +43,8 @@ echo "== the model fuzzer in a debug build (the transaction-state assertions are
 VECLITE_FUZZ_OPS=3000 VECLITE_FUZZ_SEEDS=3 cargo test --test model_fuzz
 echo "== Rust: a program on the newest rusqlite (bundled SQLite) using veclite"
 cargo run --release --quiet --manifest-path examples/rust-rusqlite/Cargo.toml
+# --- packages: appended block (scripts/package.sh, scripts/package_check.sh) ---
+echo "== packages (wheel, npm tarball, Datasette, docs snippets)"
+scripts/package.sh
+scripts/package_check.sh
+# --- end packages ---
