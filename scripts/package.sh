@@ -21,7 +21,7 @@ echo "== cargo build --release"
 cargo build --release
 built=target/release/libveclite.so
 stripped=target/package/veclite.so
-mkdir -p target/package dist
+mkdir -p target/package dist npm/lib
 # dist/ holds build output only: keep it out of git without touching the top .gitignore
 [ -f dist/.gitignore ] || printf '# build output of scripts/package.sh\n*\n' >dist/.gitignore
 strip --strip-unneeded -o "$stripped.tmp" "$built"
