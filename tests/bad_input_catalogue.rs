@@ -28,6 +28,8 @@ const CATALOGUE: &[(&str, &str)] = &[
     ("INSERT INTO t(v, distance) VALUES ('[1, 2, 3]', 1)", "veclite: column distance of t is a query parameter and cannot be written"),
     ("INSERT INTO t(v, k) VALUES ('[1, 2, 3]', 1)", "veclite: column k of t is a query parameter and cannot be written"),
     ("UPDATE t SET v = '[1]' WHERE rowid = 1", "veclite: t.v: vector has 1 dimensions, expected 3"),
+    ("UPDATE t SET rowid = NULL WHERE rowid = 1", "datatype mismatch"),
+    ("INSERT INTO t(rowid, v, query) VALUES (7, '[1, 2, 3]', 'veclite:rebuild')", "veclite: a command INSERT into t(query) ('veclite:rebuild') takes no other values: write INSERT INTO t(query) VALUES ('veclite:rebuild')"),
     ("INSERT INTO t(rowid, v) VALUES (9, '[1, 2, 3]') ON CONFLICT DO NOTHING", "UPSERT not implemented for virtual table \"t\""),
     // queries
     ("SELECT rowid FROM t WHERE knn_match(v, '[1, 2, 3]')", "veclite: a KNN query on t needs k: add `AND k = N` to the WHERE clause (LIMIT is not passed to virtual tables by every SQLite version)"),

@@ -206,44 +206,113 @@ pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
 /// then main, then attached databases, as SQLite resolves unqualified names.
 fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
-    let (schema, table) = match name.split_once('.') {
-        Some((s, t)) => (Some(s.to_string()), t.to_string()),
-        None => (None, name.to_string()),
-    };
-    let mut schemas: Vec<String> = Vec::new();
-    match schema {
-        Some(s) => schemas.push(s),
-        None => {
-            let mut st = db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)?;
-            let mut all = Vec::new();
-            while st.step()? {
-                all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
+    // `t`, `schema.t`, or SQL-quoted parts (`"x.y"`, `main."x.y"`); a bare name
+    // with a dot is first looked up whole (a table may be named `x.y`).
+    let mut candidates: Vec<(Option<String>, String)> = Vec::new();
+    match split_name(name) {
+        Some((schema, table, quoted)) => {
+            if !quoted && schema.is_some() {
+                candidates.push((None, name.to_string()));
             }
-            if let Some(p) = all.iter().position(|s| s == "temp") {
-                schemas.push(all.remove(p));
-            }
-            schemas.extend(all);
+            candidates.push((schema, table));
+        }
+        None => candidates.push((None, name.to_string())),
+    }
+    let mut all = Vec::new();
+    {
+        let mut st = db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)?;
+        while st.step()? {
+            all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
         }
     }
-    for s in schemas {
-        let sql = format!(
-            "SELECT name, sql FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            quote_ident(&s)
-        );
-        let Ok(mut st) = db.prepare(&sql, false) else {
-            continue;
+    if let Some(p) = all.iter().position(|s| s == "temp") {
+        let t = all.remove(p);
+        all.insert(0, t);
+    }
+    for (schema, table) in candidates {
+        let lt = table.to_ascii_lowercase();
+        if [
+            "sqlite_master",
+            "sqlite_schema",
+            "sqlite_temp_master",
+            "sqlite_temp_schema",
+        ]
+        .contains(&lt.as_str())
+        {
+            return Err(Error::usage(format!(
+                "{fname}: {name} is not a veclite table"
+            )));
+        }
+        let schemas: Vec<String> = match &schema {
+            Some(s) => all
+                .iter()
+                .filter(|x| x.eq_ignore_ascii_case(s))
+                .cloned()
+                .collect(),
+            None => all.clone(),
         };
-        st.bind_text(1, table.as_bytes())?;
-        if st.step()? {
-            let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
-            let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
-            if !ddl.contains("using veclite") {
-                return Err(Error::usage(format!(
-                    "{fname}: {name} is not a veclite table"
-                )));
+        for s in schemas {
+            let sql = format!(
+                "SELECT name, sql FROM {}.sqlite_schema WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE",
+                quote_ident(&s)
+            );
+            let Ok(mut st) = db.prepare(&sql, false) else {
+                continue;
+            };
+            st.bind_text(1, table.as_bytes())?;
+            if st.step()? {
+                let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
+                let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
+                if !ddl.contains("using veclite") {
+                    return Err(Error::usage(format!(
+                        "{fname}: {name} is not a veclite table"
+                    )));
+                }
+                return Ok((s, real));
             }
-            return Ok((s, real));
         }
     }
     Err(Error::usage(format!("{fname}: no such table: {name}")))
+}
+
+/// `a.b` -> (Some(a), b); `"a.b"` -> (None, a.b); `s."x.y"` -> (Some(s), x.y). The
+/// flag says whether any part was quoted. None when there is no dot or quote.
+fn split_name(name: &str) -> Option<(Option<String>, String, bool)> {
+    fn part(s: &str) -> Option<(String, &str, bool)> {
+        let s = s.trim_start();
+        if let Some(rest) = s.strip_prefix('"') {
+            let mut out = String::new();
+            let mut it = rest.char_indices();
+            while let Some((i, c)) = it.next() {
+                if c == '"' {
+                    if rest[i + 1..].starts_with('"') {
+                        out.push('"');
+                        it.next();
+                    } else {
+                        return Some((out, &rest[i + 1..], true));
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            None
+        } else {
+            let end = s.find('.').unwrap_or(s.len());
+            Some((s[..end].trim().to_string(), &s[end..], false))
+        }
+    }
+    if !name.contains('.') && !name.contains('"') {
+        return None;
+    }
+    let (a, rest, qa) = part(name)?;
+    let rest = rest.trim_start();
+    if rest.is_empty() {
+        return Some((None, a, qa));
+    }
+    let rest = rest.strip_prefix('.')?;
+    let (b, tail, qb) = part(rest)?;
+    if !tail.trim().is_empty() {
+        return None;
+    }
+    Some((Some(a), b, qa || qb))
 }

@@ -151,6 +151,8 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
                 "veclite: column '{name}' needs a type: float[DIMS], text, integer, real or blob"
             )));
         }
+        // `float[ 3 ]`, `float [3]`: no spaces inside the type.
+        let rest = squeeze_brackets(rest);
         let words: Vec<&str> = rest.split_whitespace().collect();
         let ty = words[0];
         let lty = ty.to_ascii_lowercase();
@@ -227,6 +229,30 @@ fn int_option(name: &str, val: &str, lo: usize, hi: usize) -> Result<usize> {
             "veclite: option {name} must be an integer from {lo} to {hi}, got '{val}'"
         ))),
     }
+}
+
+/// Removes whitespace around and inside `[...]`, so a type is one word.
+fn squeeze_brackets(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut inside = false;
+    for c in s.chars() {
+        match c {
+            '[' => {
+                while out.ends_with(char::is_whitespace) {
+                    out.pop();
+                }
+                inside = true;
+                out.push(c);
+            }
+            ']' => {
+                inside = false;
+                out.push(c);
+            }
+            c if inside && c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `float[384]` -> Some(Ok(384)); other types -> None.
@@ -360,6 +386,8 @@ mod tests {
         assert!(err(&[]).contains("no vector column"));
         assert!(err(&["a float[3]", "b float[3]"]).contains("only one vector column"));
         assert!(err(&["a float[0]"]).contains("from 1 to 8192"));
+        assert_eq!(parse(&["a float[ 3 ]"]).unwrap().dims, 3);
+        assert_eq!(parse(&["a float [3]", "b text"]).unwrap().dims, 3);
         assert!(err(&["a float[8193]"]).contains("from 1 to 8192"));
         assert!(err(&["a float"]).contains("needs dimensions"));
         assert!(err(&["a float[3]", "A text"]).contains("duplicate column name 'A'"));

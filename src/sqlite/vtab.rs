@@ -366,6 +366,25 @@ impl VecTable {
         let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() == 2 + n_cols && args[0].is_null() {
             let q = args[2 + self.layout().query() as usize];
+            let is_command = q.value_type() == ValueType::Text
+                && (q.text() == FLUSH_COMMAND.as_bytes() || q.text() == REBUILD_COMMAND.as_bytes());
+            if is_command {
+                // A command carries nothing else: a row written with it would be
+                // dropped silently.
+                let q_at = 2 + self.layout().query() as usize;
+                if args[1..]
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| i + 1 != q_at && !a.is_null())
+                {
+                    return Err(Error::usage(format!(
+                        "veclite: a command INSERT into {t}(query) ('{}') takes no other values: write INSERT INTO {t}(query) VALUES ('{}')",
+                        String::from_utf8_lossy(q.text()),
+                        String::from_utf8_lossy(q.text()),
+                        t = self.names.table
+                    )));
+                }
+            }
             if q.value_type() == ValueType::Text && q.text() == FLUSH_COMMAND.as_bytes() {
                 // veclite_check() inside a transaction: write this transaction's
                 // graph changes now, so the shadow tables agree with the rows.
@@ -400,6 +419,13 @@ impl VecTable {
         self.check_computed_columns(args)?;
         let new_rowid = rowid_arg(args[1])?;
         let is_insert = args[0].is_null();
+        if !is_insert && new_rowid.is_none() {
+            // `UPDATE t SET rowid = NULL`: an ordinary rowid table refuses it too.
+            return Err(Error::Sqlite {
+                code: 20, // SQLITE_MISMATCH
+                msg: "datatype mismatch".into(),
+            });
+        }
         let vec_arg = args[2];
         let new_vector = if !is_insert && vec_arg.nochange() {
             None
