@@ -38,8 +38,9 @@ py=$venv/bin/python
 if ! "$py" -m pip --version >/dev/null 2>&1; then
   python3 -m venv "$venv" || die "python3 -m venv $venv failed (Debian/Ubuntu: apt-get install python3-venv)"
 fi
-"$py" -c 'import setuptools.command.bdist_wheel' 2>/dev/null \
-  || "$py" -m pip install --quiet --disable-pip-version-check 'setuptools>=70.1'
+# setuptools 77+: SPDX license strings; it has bdist_wheel built in
+"$py" -c 'import sys, setuptools; sys.exit(int(setuptools.__version__.split(".")[0]) < 77)' 2>/dev/null \
+  || "$py" -m pip install --quiet --disable-pip-version-check 'setuptools>=77'
 rm -rf python/build python/*.egg-info dist/sqlite_veclite-*.whl
 "$py" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist ./python
 rm -rf python/build python/*.egg-info
