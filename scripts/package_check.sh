@@ -3,10 +3,11 @@
 # temporary folder (removed at the end):
 #   Python  a fresh venv of /usr/bin/python3 (Debian's, whose sqlite3 can load
 #           extensions) with the wheel, numpy, apsw, Datasette and sqlite-utils from
-#           PyPI: the smoke test on stdlib sqlite3 and on apsw; a real Datasette on
-#           127.0.0.1 serving an immutable database with a veclite table, queried
-#           through its JSON API; where `python3` on PATH is a build without extension
-#           loading (pyenv's), the wheel + apsw in a venv of that one too.
+#           PyPI: the smoke test on stdlib sqlite3, on apsw, and on both in one
+#           process; a real Datasette on 127.0.0.1 serving an immutable database with
+#           a veclite table, queried through its JSON API; where `python3` on PATH
+#           is a build without extension loading (pyenv's), the wheel + apsw in a
+#           venv of that one too.
 #   Node    `npm install <the tarball> better-sqlite3@12` in an empty project: the smoke
 #           test on better-sqlite3, and on node:sqlite (with this Node when it has
 #           DatabaseSync.loadExtension, else with Node 22 from the npm registry;
@@ -120,10 +121,9 @@ else
     so=$("$1" -c "import sqlite_veclite; print(sqlite_veclite.loadable_path())") &&
     ! readelf -S "$so" | grep -q "\.debug_" && nm -D --defined-only "$so" | grep -q " sqlite3_veclite_init$" &&
     echo "ok: $so, $(stat -c %s "$so") bytes"' _ "$py"
-  # one host per process: two SQLite libraries loading the same .so in one process is
-  # not what this checks
   step "smoke test: stdlib sqlite3" "$py" python/tests/smoke_test.py stdlib
   step "smoke test: apsw" "$py" python/tests/smoke_test.py apsw
+  step "smoke test: stdlib sqlite3 and apsw in one process" "$py" python/tests/smoke_test.py both
 
   echo "== Datasette (immutable database, --load-extension, JSON API)"
   ddir=$work/datasette

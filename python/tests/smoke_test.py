@@ -2,8 +2,8 @@
 
     python smoke_test.py stdlib    # the stdlib sqlite3 module (needs extension loading)
     python smoke_test.py apsw      # apsw (its own, newer SQLite)
+    python smoke_test.py both      # both in one process: two SQLite libraries load veclite.so
 
-One host per process: each loads veclite.so into its own SQLite library.
 Prints one "ok: ..." line per check and exits non-zero on the first failure.
 """
 
@@ -16,7 +16,8 @@ import sys
 import sqlite_veclite
 from sqlite_veclite import load, loadable_path, serialize_float32
 
-HOST = sys.argv[1] if len(sys.argv) > 1 else "stdlib"
+MODE = sys.argv[1] if len(sys.argv) > 1 else "stdlib"
+HOST = MODE
 
 
 def ok(what):
@@ -32,7 +33,7 @@ def connect():
         import apsw
 
         return apsw.Connection(":memory:"), apsw.sqlite_lib_version()
-    raise SystemExit(f"unknown host {HOST!r}: stdlib or apsw")
+    raise SystemExit(f"unknown host {HOST!r}: stdlib, apsw or both")
 
 
 def rows(conn, sql, params=()):
@@ -168,7 +169,36 @@ def check_host():
         raise AssertionError("a 2-d query on a 16-d table did not fail")
     ok("a wrong-sized query vector gives veclite's error")
 
+    def knn_again():
+        got = [r for (r,) in rows(
+            conn,
+            "SELECT rowid FROM docs WHERE knn_match(embedding, ?) AND k = 3",
+            (serialize_float32(vectors[200]),),
+        )]
+        assert got[0] == 200 and len(got) == 3, got
+        conn.execute("INSERT INTO docs(rowid, embedding, tag) VALUES (NULL, ?, 'new')", (serialize_float32(vectors[1]),))
 
-if HOST == "stdlib":
-    check_helpers()
-check_host()
+    return conn, knn_again
+
+
+if MODE in ("stdlib", "apsw"):
+    if MODE == "stdlib":
+        check_helpers()
+    check_host()
+elif MODE == "both":
+    # stdlib sqlite3 and apsw are two SQLite libraries in one process, each handing
+    # veclite.so its own API table: connections of both stay open and are used in turn
+    HOST = "stdlib"
+    first, first_knn = check_host()
+    HOST = "apsw"
+    second, second_knn = check_host()
+    HOST = "both"
+    for _ in range(3):
+        first_knn()
+        second_knn()
+    first.close()
+    second_knn()
+    second.close()
+    ok("stdlib sqlite3 and apsw connections in one process, used in turn, closed")
+else:
+    raise SystemExit(f"unknown mode {MODE!r}: stdlib, apsw or both")
