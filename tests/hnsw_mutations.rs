@@ -198,6 +198,7 @@ fn random_journal_sequences_restore_exactly() {
                 5 => {
                     h.purge(&mut sc);
                     trace.push("purge".into());
+                    assert!(h.inlinks_consistent(), "seed {seed}: {trace:?}");
                 }
                 6 => {
                     let level = open.len() as i32;
@@ -218,6 +219,7 @@ fn random_journal_sequences_restore_exactly() {
                     if !open.is_empty() {
                         let i = (rng.next_u64() as usize) % open.len();
                         let level = open[i].0;
+                        assert!(h.inlinks_consistent(), "seed {seed}: {trace:?}");
                         h.rollback_to(level);
                         open.truncate(i + 1);
                         trace.push(format!("rollback_to {level}"));
@@ -227,6 +229,7 @@ fn random_journal_sequences_restore_exactly() {
             }
         }
         h.purge(&mut sc);
+        assert!(h.inlinks_consistent(), "seed {seed}: {trace:?}");
         h.commit();
         assert!(h.check().is_empty(), "seed {seed}");
     }

@@ -197,6 +197,19 @@ pub struct Hnsw {
     /// The owner's name for the persisted state this index matches (saved in every
     /// journal frame and restored with it).
     tag: i64,
+    /// In-links: for each slot, the slots whose lists hold it (one entry per source
+    /// and level), so a purge finds the nodes that link to a tombstone without
+    /// scanning the graph. Kept up to date by inserts and purges; the bulk paths
+    /// (journal restore, load, catch-up, build) drop it and the next purge that
+    /// needs it rebuilds it in one pass.
+    inlinks: Option<Vec<Vec<u32>>>,
+}
+
+/// Removes one occurrence of `x` from `v` (order does not matter).
+fn remove_one(v: &mut Vec<u32>, x: u32) {
+    if let Some(i) = v.iter().position(|&y| y == x) {
+        v.swap_remove(i);
+    }
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -232,6 +245,7 @@ impl Hnsw {
             meta_dirty: false,
             journaling: true,
             tag: 0,
+            inlinks: None,
         }
     }
 
@@ -307,6 +321,9 @@ impl Hnsw {
             + self.rowids.capacity() * 8
             + self.levels.capacity() * 2
             + self.map.capacity() * 16
+            + self.inlinks.as_ref().map_or(0, |il| {
+                il.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>()
+            })
     }
 
     /// The level a row gets: a pure function of (seed, rowid).
@@ -447,6 +464,7 @@ impl Hnsw {
     }
 
     fn restore_frame(&mut self, f: Frame) {
+        self.inlinks = None;
         for img in f.images.into_iter().rev() {
             let s = img.slot as usize;
             if s >= self.levels.len() {
@@ -575,6 +593,16 @@ impl Hnsw {
         self.touch(slot);
         let cap = self.cap(level);
         let n = ids.len().min(cap);
+        if self.inlinks.is_some() {
+            let old: Vec<u32> = self.links(slot, level).to_vec();
+            let il = self.inlinks.as_mut().expect("checked");
+            for &o in old.iter().filter(|o| !ids[..n].contains(o)) {
+                remove_one(&mut il[o as usize], slot);
+            }
+            for &x in ids[..n].iter().filter(|x| !old.contains(x)) {
+                il[x as usize].push(slot);
+            }
+        }
         if level == 0 {
             let b = slot as usize * (self.m0 + 1);
             self.links0[b] = n as u32;
@@ -611,6 +639,9 @@ impl Hnsw {
                 self.links0.resize(self.links0.len() + self.m0 + 1, 0);
                 self.upper.push(Vec::new());
                 self.vectors.extend_from_slice(v);
+                if let Some(il) = self.inlinks.as_mut() {
+                    il.push(Vec::new());
+                }
                 self.touch(s);
                 s
             }
@@ -769,11 +800,26 @@ impl Hnsw {
         }
         self.frame();
         let n = self.levels.len();
-        for s in 0..n as u32 {
+        if self.inlinks.is_none() {
+            self.inlinks = Some(self.compute_inlinks());
+        }
+        let tombs: Vec<u32> = (0..n as u32)
+            .filter(|&s| self.levels[s as usize] != FREE && self.deleted[s as usize])
+            .collect();
+        // The live nodes that link to a tombstone, in slot order (the order a scan
+        // of the whole graph would repair them in).
+        let mut affected: Vec<u32> = {
+            let il = self.inlinks.as_ref().expect("built above");
+            tombs
+                .iter()
+                .flat_map(|&t| il[t as usize].iter().copied())
+                .filter(|&s| self.levels[s as usize] != FREE && !self.deleted[s as usize])
+                .collect()
+        };
+        affected.sort_unstable();
+        affected.dedup();
+        for s in affected {
             let lvl = self.levels[s as usize];
-            if lvl == FREE || self.deleted[s as usize] {
-                continue;
-            }
             for lc in 0..=lvl as usize {
                 let cur = self.links(s, lc);
                 if !cur.iter().any(|&x| self.deleted[x as usize]) {
@@ -817,14 +863,12 @@ impl Hnsw {
             }
         }
         let mut entry_dead = false;
-        for s in 0..n as u32 {
-            if self.levels[s as usize] != FREE && self.deleted[s as usize] {
-                self.touch(s);
-                self.clear_slot(s);
-                self.pending_free.push(s);
-                if self.entry == Some(s) {
-                    entry_dead = true;
-                }
+        for s in tombs {
+            self.touch(s);
+            self.clear_slot(s);
+            self.pending_free.push(s);
+            if self.entry == Some(s) {
+                entry_dead = true;
             }
         }
         self.n_tombstones = 0;
@@ -836,6 +880,40 @@ impl Hnsw {
             self.entry = best;
             self.max_level = best.map(|s| self.levels[s as usize]).unwrap_or(0);
         }
+    }
+
+    /// True when the kept in-links (if any) equal those of the graph as it is (a
+    /// test hook).
+    #[doc(hidden)]
+    pub fn inlinks_consistent(&self) -> bool {
+        let Some(kept) = &self.inlinks else {
+            return true;
+        };
+        let fresh = self.compute_inlinks();
+        kept.len() == fresh.len()
+            && kept.iter().zip(&fresh).all(|(a, b)| {
+                let (mut a, mut b) = (a.clone(), b.clone());
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            })
+    }
+
+    /// The in-links of every slot, from one pass over the graph.
+    fn compute_inlinks(&self) -> Vec<Vec<u32>> {
+        let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.levels.len()];
+        for s in 0..self.levels.len() as u32 {
+            let lvl = self.levels[s as usize];
+            if lvl == FREE {
+                continue;
+            }
+            for lc in 0..=lvl as usize {
+                for &x in self.links(s, lc) {
+                    il[x as usize].push(s);
+                }
+            }
+        }
+        il
     }
 
     // ---- search -------------------------------------------------------------------
@@ -1097,6 +1175,7 @@ impl Hnsw {
     /// `codec`). Its vector comes later with [`load_vector`](Self::load_vector); call
     /// [`finish_load`](Self::finish_load) after the last one.
     pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), String> {
+        self.inlinks = None;
         let s = slot as usize;
         if s > 50_000_000 {
             return Err(format!("node {slot}: slot number out of range"));
@@ -1175,6 +1254,7 @@ impl Hnsw {
         node: &[u8],
         vec: &[u8],
     ) -> Result<(), String> {
+        self.inlinks = None;
         self.apply_free(slot);
         self.free.remove(&slot);
         if let Some(&other) = self.map.get(&rowid) {
@@ -1193,6 +1273,7 @@ impl Hnsw {
 
     /// Catching up: `slot` is free in the committed graph.
     pub fn apply_free(&mut self, slot: u32) {
+        self.inlinks = None;
         let s = slot as usize;
         if s >= self.levels.len() || self.levels[s] == FREE {
             if s < self.levels.len() {
@@ -1211,6 +1292,15 @@ impl Hnsw {
     /// Marks `slot` free and empties its links (callers journal and file it).
     fn clear_slot(&mut self, slot: u32) {
         let s = slot as usize;
+        if self.inlinks.is_some() && self.levels[s] != FREE {
+            for lc in 0..=self.levels[s] as usize {
+                let out: Vec<u32> = self.links(slot, lc).to_vec();
+                let il = self.inlinks.as_mut().expect("checked");
+                for o in out {
+                    remove_one(&mut il[o as usize], slot);
+                }
+            }
+        }
         self.levels[s] = FREE;
         self.deleted[s] = false;
         self.links0[s * (self.m0 + 1)] = 0;
