@@ -595,12 +595,13 @@ impl Hnsw {
         let n = ids.len().min(cap);
         if self.inlinks.is_some() {
             let old: Vec<u32> = self.links(slot, level).to_vec();
-            let il = self.inlinks.as_mut().expect("checked");
-            for &o in old.iter().filter(|o| !ids[..n].contains(o)) {
-                remove_one(&mut il[o as usize], slot);
-            }
-            for &x in ids[..n].iter().filter(|x| !old.contains(x)) {
-                il[x as usize].push(slot);
+            if let Some(il) = self.inlinks.as_mut() {
+                for &o in old.iter().filter(|o| !ids[..n].contains(o)) {
+                    remove_one(&mut il[o as usize], slot);
+                }
+                for &x in ids[..n].iter().filter(|x| !old.contains(x)) {
+                    il[x as usize].push(slot);
+                }
             }
         }
         if level == 0 {
@@ -1295,9 +1296,10 @@ impl Hnsw {
         if self.inlinks.is_some() && self.levels[s] != FREE {
             for lc in 0..=self.levels[s] as usize {
                 let out: Vec<u32> = self.links(slot, lc).to_vec();
-                let il = self.inlinks.as_mut().expect("checked");
-                for o in out {
-                    remove_one(&mut il[o as usize], slot);
+                if let Some(il) = self.inlinks.as_mut() {
+                    for o in out {
+                        remove_one(&mut il[o as usize], slot);
+                    }
                 }
             }
         }
