@@ -1431,6 +1431,40 @@ impl Hnsw {
                 }
             }
         }
+        if out.is_empty() {
+            if let Some(p) = self.unreachable_problem() {
+                out.push(p);
+            }
+        }
         out
+    }
+
+    /// A graph whose links are all valid can still be degenerate (every level-0 list
+    /// emptied, or all pointing at one node): searches then silently miss most rows.
+    /// A few nodes out of reach can happen after deletes (queries fall back to an
+    /// exact pass when a walk finds fewer than k rows); more than 5% is damage.
+    fn unreachable_problem(&self) -> Option<String> {
+        let e = self.entry?;
+        let live = self.map.len() + self.n_tombstones;
+        let mut seen = vec![false; self.levels.len()];
+        let mut stack = vec![e];
+        seen[e as usize] = true;
+        let mut reached = 0usize;
+        while let Some(s) = stack.pop() {
+            reached += 1;
+            for &x in self.links(s, 0) {
+                let xi = x as usize;
+                if xi < seen.len() && !seen[xi] && self.levels[xi] != FREE {
+                    seen[xi] = true;
+                    stack.push(x);
+                }
+            }
+        }
+        let unreached = live.saturating_sub(reached);
+        (unreached > 5 && unreached * 20 > live).then(|| {
+            format!(
+                "{unreached} of {live} graph nodes cannot be reached from the entry point (the graph is degenerate)"
+            )
+        })
     }
 }

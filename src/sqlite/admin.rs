@@ -163,7 +163,7 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
 
 /// `veclite_check('t')`: 'ok', or every inconsistency between rows and graph.
 pub fn table_check(db: Db, name: &str) -> Result<String> {
-    let (schema, table) = resolve_table(db, name, "veclite_check")?;
+    let (schema, table, create_sql) = resolve_table_sql(db, name, "veclite_check")?;
     if !db.autocommit() {
         // Inside a transaction the graph changes are still in memory (they are
         // written at commit): write them first so rows and graph can be compared.
@@ -175,16 +175,115 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
         ));
     }
     let names = Names { schema, table };
-    let cfg = stored_config(db, &names)?;
-    let (h, mut problems) = super::store::load(db, &names, &cfg)?;
-    if problems.is_empty() {
-        problems = h.check();
+    let mut problems = config_entry_problems(db, &names)?;
+    // The definition SQLite hands xConnect (the CREATE arguments) is what queries
+    // use; the stored JSON copy must agree with it.
+    let args = config::module_args(&create_sql).unwrap_or_default();
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let cfg = match config::parse(&refs) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(format!("the table's definition cannot be read: {e}"));
+            return Ok(problems.join("\n"));
+        }
+    };
+    match stored_config(db, &names) {
+        Ok(stored) if stored == cfg => {}
+        Ok(stored) => problems.push(format!(
+            "{}_config's config entry disagrees with the table's definition ({}); veclite_rebuild rewrites it",
+            names.table,
+            config_diff(&stored, &cfg)
+        )),
+        Err(e) => problems.push(format!("{e}; veclite_rebuild rewrites it")),
+    }
+    match super::store::load(db, &names, &cfg) {
+        Ok((h, p)) if p.is_empty() => problems.extend(h.check()),
+        Ok((_, p)) => problems.extend(p),
+        Err(e) => problems.push(e.to_string()),
     }
     Ok(if problems.is_empty() {
         "ok".into()
     } else {
         problems.join("\n")
     })
+}
+
+/// What differs between two configurations, for the check's message.
+fn config_diff(stored: &TableConfig, def: &TableConfig) -> String {
+    let mut d = Vec::new();
+    macro_rules! field {
+        ($f:ident) => {
+            if stored.$f != def.$f {
+                d.push(format!(
+                    "{}: stored {:?}, defined {:?}",
+                    stringify!($f),
+                    stored.$f,
+                    def.$f
+                ));
+            }
+        };
+    }
+    field!(vector_name);
+    field!(dims);
+    field!(metric);
+    field!(m);
+    field!(ef_construction);
+    field!(ef_search);
+    field!(exact_threshold);
+    if stored.meta != def.meta {
+        d.push("metadata columns".into());
+    }
+    d.join(", ")
+}
+
+/// The integer entries of `T_config` a table needs, each checked.
+fn config_entry_problems(db: Db, names: &Names) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let t = &names.table;
+    for (key, required) in [
+        ("format_read", true),
+        ("format_write", true),
+        ("generation", true),
+        ("seed", false),
+        ("entry", false),
+    ] {
+        let mut st = db.prepare(
+            &format!(
+                "SELECT typeof(value), value FROM {} WHERE key = ?1",
+                names.q("config")
+            ),
+            false,
+        )?;
+        st.bind_text(1, key.as_bytes())?;
+        let found = st.step()?;
+        let ty = if found {
+            String::from_utf8_lossy(st.column_bytes(0)).into_owned()
+        } else {
+            String::new()
+        };
+        match ty.as_str() {
+            "integer" => {
+                let v = st.column_i64(1);
+                if key == "format_read" && v > super::shadow::FORMAT_READ {
+                    out.push(format!(
+                        "{t}_config: format_read {v} is newer than this build reads ({})",
+                        super::shadow::FORMAT_READ
+                    ));
+                } else if key.starts_with("format") && v < 1 {
+                    out.push(format!("{t}_config: {key} {v} is not a valid format"));
+                }
+            }
+            "null" if key == "entry" => {}
+            "" if !required => {}
+            "" => out.push(format!(
+                "{t}_config has no {key} entry; veclite_rebuild rewrites it"
+            )),
+            other => out.push(format!(
+                "{t}_config entry '{key}' is {other}, not an integer; veclite_rebuild rewrites it"
+            )),
+        }
+    }
+    Ok(out)
 }
 
 /// `veclite_rebuild('t')`: rebuilds the index from the rows through the table
@@ -206,6 +305,11 @@ pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,
 /// then main, then attached databases, as SQLite resolves unqualified names.
 fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
+    resolve_table_sql(db, name, fname).map(|(s, t, _)| (s, t))
+}
+
+/// [`resolve_table`] with the table's stored `CREATE VIRTUAL TABLE` statement.
+fn resolve_table_sql(db: Db, name: &str, fname: &str) -> Result<(String, String, String)> {
     // `t`, `schema.t`, or SQL-quoted parts (`"x.y"`, `main."x.y"`); a bare name
     // with a dot is first looked up whole (a table may be named `x.y`).
     let mut candidates: Vec<(Option<String>, String)> = Vec::new();
@@ -262,13 +366,14 @@ fn resolve_table(db: Db, name: &str, fname: &str) -> Result<(String, String)> {
             st.bind_text(1, table.as_bytes())?;
             if st.step()? {
                 let real = String::from_utf8_lossy(st.column_bytes(0)).into_owned();
-                let ddl = String::from_utf8_lossy(st.column_bytes(1)).to_ascii_lowercase();
+                let sql = String::from_utf8_lossy(st.column_bytes(1)).into_owned();
+                let ddl = sql.to_ascii_lowercase();
                 if !ddl.contains("using veclite") {
                     return Err(Error::usage(format!(
                         "{fname}: {name} is not a veclite table"
                     )));
                 }
-                return Ok((s, real));
+                return Ok((s, real, sql));
             }
         }
     }

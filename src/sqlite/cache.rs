@@ -122,6 +122,7 @@ impl VecTable {
     /// Rebuilds the index from the rows and writes it out at once (so a savepoint
     /// rolled back to before the rebuild finds an older generation and reloads).
     pub fn rebuild_index(&mut self) -> Result<usize> {
+        self.repair_config()?;
         let stored = self.stored_generation()?;
         let seed = config_int(self.db, &self.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
         let sql = format!(
@@ -144,6 +145,12 @@ impl VecTable {
             }
             let mut v = Vec::new();
             vector::decode_into(b, &mut v);
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(Error::corrupt(format!(
+                    "veclite: {}_rows: row {rowid} has a non-finite vector (NaN or infinity); the rows table itself is damaged: delete or fix that row",
+                    self.names.table
+                )));
+            }
             rows.push((rowid, v));
             if rows.len().is_multiple_of(4096) && self.db.is_interrupted() {
                 return Err(super::ffi::interrupted());
@@ -160,6 +167,43 @@ impl VecTable {
         self.update_stats(|s| s.loaded = true);
         self.flush_index()?;
         Ok(n)
+    }
+
+    /// Before a rebuild: rewrites the `T_config` entries a table needs when they are
+    /// missing or not integers (format, generation, seed), and the config JSON from
+    /// the table's definition, which is what queries use. A newer format was refused
+    /// before.
+    fn repair_config(&mut self) -> Result<()> {
+        let t = self.names.q("config");
+        let valid = |db: super::ffi::Db, key: &str| -> Result<bool> {
+            let mut st = db.prepare(
+                &format!("SELECT typeof(value) = 'integer' AND (value >= 1 OR ?1 IN ('generation', 'seed')) FROM {t} WHERE key = ?1"),
+                false,
+            )?;
+            st.bind_text(1, key.as_bytes())?;
+            Ok(st.step()? && st.column_i64(0) == 1)
+        };
+        let set = |key: &str, sql_value: String| -> Result<()> {
+            self.db.exec(&format!(
+                "INSERT OR REPLACE INTO {t}(key, value) VALUES ('{key}', {sql_value})"
+            ))
+        };
+        let db = self.db;
+        if !valid(db, "format_read")? {
+            set("format_read", shadow::FORMAT_READ.to_string())?;
+        }
+        if !valid(db, "format_write")? {
+            set("format_write", shadow::FORMAT_WRITE.to_string())?;
+        }
+        if !valid(db, "generation")? {
+            set("generation", "random() & 281474976710655".into())?;
+        }
+        if !valid(db, "seed")? {
+            set("seed", shadow::DEFAULT_SEED.to_string())?;
+        }
+        let json = shadow::config_json(&self.cfg).replace('\'', "''");
+        set("config", format!("'{json}'"))?;
+        Ok(())
     }
 
     /// Writes the index's changes to the shadow tables (xSavepoint, xSync and the

@@ -61,6 +61,43 @@ pub fn metric_name(m: Metric) -> &'static str {
     m.name()
 }
 
+/// The module arguments of a stored `CREATE VIRTUAL TABLE ... USING veclite(...)`
+/// statement, split at top-level commas as SQLite splits them for xCreate.
+pub fn module_args(create_sql: &str) -> Option<Vec<String>> {
+    let lower = create_sql.to_ascii_lowercase();
+    let at = lower.find("using")?;
+    let open = at + create_sql[at..].find('(')?;
+    let close = create_sql.rfind(')')?;
+    if close <= open {
+        return None;
+    }
+    let inner = &create_sql[open + 1..close];
+    let mut args = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0usize);
+    for (i, ch) in inner.char_indices() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None => match ch {
+                '\'' | '"' | '`' => quote = Some(ch),
+                '[' => quote = Some(']'),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    args.push(inner[start..i].trim().to_string());
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    let last = inner[start..].trim();
+    if !last.is_empty() || !args.is_empty() {
+        args.push(last.to_string());
+    }
+    Some(args)
+}
+
 /// Quotes an identifier for SQL: `"a""b"`.
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))

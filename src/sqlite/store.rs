@@ -113,6 +113,14 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
                 vb.len(),
                 cfg.dims * 4
             ));
+        } else if vb
+            .chunks_exact(4)
+            .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+        {
+            problems.push(format!(
+                "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
+                names.table
+            ));
         } else if !h.load_vector(rowid, vb) && missing.len() < 5 {
             missing.push(rowid.to_string());
         }

@@ -183,6 +183,12 @@ impl VecTable {
 
     /// Refuses tables written in a newer format, once per connection.
     pub fn ensure_format(&mut self) -> Result<()> {
+        self.check_format(false)
+    }
+
+    /// With `repairing` (a rebuild), a missing or invalid format entry is let
+    /// through (the rebuild rewrites it); a newer format never is.
+    fn check_format(&mut self, repairing: bool) -> Result<()> {
         if self.format_checked {
             return Ok(());
         }
@@ -210,10 +216,11 @@ impl VecTable {
                     shadow::FORMAT_READ
                 )))
             }
+            _ if repairing => return Ok(()),
             _ => {
                 return Err(Error::corrupt(format!(
-                    "veclite: table {}: {}_config has no valid format_read entry",
-                    self.names.table, self.names.table
+                    "veclite: table {}: {}_config has no valid format_read entry; if {}_rows is intact, SELECT veclite_rebuild('{}') rewrites it",
+                    self.names.table, self.names.table, self.names.table, self.names.table
                 )))
             }
         }
@@ -360,10 +367,14 @@ impl VecTable {
     /// xUpdate. Every check happens before the first write, so a failing row leaves
     /// the table untouched. Returns the new rowid for INSERTs.
     pub fn update(&mut self, args: &[Value<'_>]) -> Result<Option<i64>> {
-        self.ensure_format()?;
+        let n_cols = 1 + self.cfg.meta.len() + 4;
+        let rebuilding = args.len() == 2 + n_cols && args[0].is_null() && {
+            let q = args[2 + self.layout().query() as usize];
+            q.value_type() == ValueType::Text && q.text() == REBUILD_COMMAND.as_bytes()
+        };
+        self.check_format(rebuilding)?;
         self.txn.write();
         self.data_epoch += 1;
-        let n_cols = 1 + self.cfg.meta.len() + 4;
         if args.len() == 2 + n_cols && args[0].is_null() {
             let q = args[2 + self.layout().query() as usize];
             let is_command = q.value_type() == ValueType::Text
