@@ -93,6 +93,13 @@ enum Op {
         to: i64,
         replace: bool,
     },
+    /// `UPDATE [OR REPLACE] t SET rowid = rowid + {delta} WHERE rowid BETWEEN lo AND hi`
+    ShiftRowids {
+        lo: i64,
+        hi: i64,
+        delta: i64,
+        replace: bool,
+    },
     Delete {
         id: i64,
     },
@@ -176,6 +183,15 @@ impl Op {
                 "move-rowid {id} {to} {}",
                 if *replace { "replace" } else { "abort" }
             ),
+            Op::ShiftRowids {
+                lo,
+                hi,
+                delta,
+                replace,
+            } => format!(
+                "shift-rowids {lo} {hi} {delta} {}",
+                if *replace { "replace" } else { "abort" }
+            ),
             Op::Delete { id } => format!("delete {id}"),
             Op::DeleteWhereN { n } => format!("delete-where-n {n}"),
             Op::BadMultiInsert { id, v } => format!("bad-multi-insert {id} {}", vec_text(v)),
@@ -236,6 +252,12 @@ impl Op {
                 to: int(2)?,
                 replace: replace(3),
             },
+            "shift-rowids" => Op::ShiftRowids {
+                lo: int(1)?,
+                hi: int(2)?,
+                delta: int(3)?,
+                replace: replace(4),
+            },
             "delete" => Op::Delete { id: int(1)? },
             "delete-where-n" => Op::DeleteWhereN { n: int(1)? },
             "bad-multi-insert" => Op::BadMultiInsert {
@@ -294,7 +316,16 @@ impl Op {
                 to: rng.below(60) as i64,
                 replace: rng.below(2) == 0,
             },
-            44..=53 => Op::Delete { id },
+            44..=45 => {
+                let lo = rng.below(60) as i64;
+                Op::ShiftRowids {
+                    lo,
+                    hi: lo + rng.below(20) as i64,
+                    delta: if rng.below(2) == 0 { 1 } else { -1 },
+                    replace: rng.below(3) != 0,
+                }
+            }
+            46..=53 => Op::Delete { id },
             54..=55 => Op::DeleteWhereN {
                 n: rng.below(5) as i64,
             },
@@ -648,6 +679,37 @@ impl Run {
                     }
                     (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
                     (r, _) => return Err(format!("rowid update: got {r:?}")),
+                }
+            }
+            Op::ShiftRowids {
+                lo,
+                hi,
+                delta,
+                replace,
+            } => {
+                let sql = format!(
+                    "UPDATE {}t SET rowid = rowid + ({delta}) WHERE rowid BETWEEN {lo} AND {hi}",
+                    if *replace { "OR REPLACE " } else { "" }
+                );
+                // As on an ordinary table: the rows in rowid order, each moving with
+                // its current values; a conflict without REPLACE undoes the statement.
+                let mut m = self.model.clone();
+                let olds: Vec<i64> = m.range(*lo..=*hi).map(|(k, _)| *k).collect();
+                let mut conflict = false;
+                for old in olds {
+                    let new = old + delta;
+                    if let Some(row) = m.remove(&old) {
+                        if m.contains_key(&new) && !replace {
+                            conflict = true;
+                            break;
+                        }
+                        m.insert(new, row);
+                    }
+                }
+                match (self.exec(&sql), conflict) {
+                    (Ok(_), false) => self.model = m,
+                    (Err(e), true) if e.contains("UNIQUE constraint failed") => {}
+                    (r, _) => return Err(format!("rowid shift: got {r:?} (conflict: {conflict})")),
                 }
             }
             Op::Delete { id } => {

@@ -34,7 +34,6 @@ enum Mode {
         sql: String,
         stmt: Stmt,
         eof: bool,
-        unique: bool,
     },
     /// A materialised list of rows: KNN results (with distances) or the union of
     /// several chunked scans.
@@ -225,7 +224,6 @@ impl VecCursor {
                         sql,
                         stmt,
                         eof: !has_row,
-                        unique: plan.unique_rowid(),
                     };
                     Ok(())
                 }
@@ -303,17 +301,20 @@ impl VecCursor {
         let lay = t.layout();
         match &mut self.mode {
             Mode::Done => ctx.null(),
-            Mode::Scan { stmt, unique, .. } => {
+            Mode::Scan { stmt, .. } => {
+                // During an UPDATE, a column the statement does not change is
+                // answered "no change" (sqlite3_vtab_nochange); SQLite hands the
+                // marker to xUpdate (through its temporary table for multi-row
+                // UPDATEs too), which keeps the stored value.
                 if i == lay.vector() {
-                    // For a one-row UPDATE (rowid = ?) SQLite passes our "no change"
-                    // straight to xUpdate, which then keeps the stored vector. Other
-                    // UPDATEs copy rows through a temporary table that loses the
-                    // marker, so there we return the real vector.
-                    if *unique && ctx.nochange() {
+                    if ctx.nochange() {
                         return Ok(());
                     }
                     ctx.value(stmt.column_value(1));
                 } else if let Some(m) = lay.meta(i) {
+                    if ctx.nochange() {
+                        return Ok(());
+                    }
                     ctx.value(stmt.column_value(2 + m));
                 } else {
                     ctx.null();

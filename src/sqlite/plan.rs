@@ -110,13 +110,6 @@ impl Plan {
             _ => None,
         })
     }
-    pub fn unique_rowid(&self) -> bool {
-        !self.knn
-            && self
-                .filters()
-                .any(|(_, f)| f.column.is_none() && f.op == Op::Eq)
-    }
-
     pub fn encode(&self, cfg: &TableConfig) -> String {
         let mut t: Vec<String> = vec![if self.knn { "knn" } else { "scan" }.to_string()];
         for a in &self.args {

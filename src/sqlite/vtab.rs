@@ -499,8 +499,15 @@ impl VecTable {
         if new_vector.is_some() {
             sets.push(format!("{} = ?2", quote_ident(&self.cfg.vector_name)));
         }
+        // A column the UPDATE does not change arrives as "no change" (xColumn
+        // answered sqlite3_vtab_nochange): keep what is stored. SQLite computes a
+        // multi-row UPDATE's new values before the first xUpdate, so with a rowid
+        // change (`SET rowid = rowid + 1`) the stored value is the one an ordinary
+        // table would carry along.
         for (i, m) in self.cfg.meta.iter().enumerate() {
-            sets.push(format!("{} = ?{}", quote_ident(&m.name), 3 + i));
+            if !meta[i].nochange() {
+                sets.push(format!("{} = ?{}", quote_ident(&m.name), 3 + i));
+            }
         }
         let sql = format!(
             "UPDATE {} SET {} WHERE rowid = ?{}",
@@ -515,7 +522,9 @@ impl VecTable {
                 st.bind_blob(2, &vector::to_blob(v))?;
             }
             for (i, v) in meta.iter().enumerate() {
-                st.bind_value(3 + i, *v)?;
+                if !v.nochange() {
+                    st.bind_value(3 + i, *v)?;
+                }
             }
             st.bind_i64(3 + self.cfg.meta.len(), old_rowid)?;
             st.run()
