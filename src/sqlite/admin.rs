@@ -167,12 +167,18 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
     if !db.autocommit() {
         // Inside a transaction the graph changes are still in memory (they are
         // written at commit): write them first so rows and graph can be compared.
-        // A read-only connection has no changes to write.
-        let _ = db.exec(&format!(
+        // A read-only connection has no changes to write; any other failure (an
+        // I/O error, after which SQLite may have rolled the transaction back) is
+        // the answer.
+        match db.exec(&format!(
             "INSERT INTO {}.{}(query) VALUES ('{FLUSH_COMMAND}')",
             quote_ident(&schema),
             quote_ident(&table)
-        ));
+        )) {
+            Err(Error::Sqlite { code, .. }) if code & 0xff == 8 => {} // SQLITE_READONLY
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
     }
     let names = Names { schema, table };
     let mut problems = config_entry_problems(db, &names)?;
@@ -187,7 +193,10 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
             return Ok(problems.join("\n"));
         }
     };
+    // SQLite's own errors while reading (an I/O error, say) are the answer; what
+    // the tables hold is reported as problems.
     match stored_config(db, &names) {
+        Err(e @ Error::Sqlite { .. }) => return Err(e),
         Ok(stored) if stored == cfg => {}
         Ok(stored) => problems.push(format!(
             "{}_config's config entry disagrees with the table's definition ({}); veclite_rebuild rewrites it",
@@ -199,6 +208,7 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
     match super::store::load(db, &names, &cfg) {
         Ok((h, p)) if p.is_empty() => problems.extend(h.check()),
         Ok((_, p)) => problems.extend(p),
+        Err(e @ Error::Sqlite { .. }) => return Err(e),
         Err(e) => problems.push(e.to_string()),
     }
     Ok(if problems.is_empty() {

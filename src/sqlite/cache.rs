@@ -165,7 +165,17 @@ impl VecTable {
             full_write: true,
         });
         self.update_stats(|s| s.loaded = true);
-        self.flush_index()?;
+        if let Err(e) = self.flush_index() {
+            // The rebuilt graph carries the old generation and no journal: if it
+            // stayed, a rollback of the failed statement would leave it looking
+            // current. Drop it; the next use reloads from what SQLite restores.
+            self.index = None;
+            self.update_stats(|s| {
+                s.loaded = false;
+                s.memory_bytes = 0;
+            });
+            return Err(e);
+        }
         Ok(n)
     }
 
