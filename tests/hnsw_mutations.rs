@@ -234,3 +234,41 @@ fn random_journal_sequences_restore_exactly() {
         assert!(h.check().is_empty(), "seed {seed}");
     }
 }
+
+/// Reliability issue, item 7: a purge examines the nodes that link to the deleted
+/// ones (through the kept in-links), not the whole graph, so a one-row DELETE commit
+/// costs the same at any size. The first purge builds the in-links; later ones use
+/// and maintain them.
+#[test]
+fn purge_work_does_not_grow_with_the_graph() {
+    let mut rng = Rng(11);
+    let mut examined = Vec::new();
+    for n in [2_000usize, 20_000] {
+        let mut h = new(8);
+        let mut sc = Scratch::default();
+        for id in 0..n as i64 {
+            let v: Vec<f32> = (0..8).map(|_| rng.f()).collect();
+            h.insert(id, &v, &mut sc);
+        }
+        h.commit();
+        h.delete(0);
+        h.purge(&mut sc);
+        h.commit();
+        let mut most = 0;
+        for id in 1..40i64 {
+            h.delete(id * 37);
+            h.purge(&mut sc);
+            h.commit();
+            most = most.max(h.purge_examined());
+            assert!(h.inlinks_consistent());
+        }
+        assert!(h.check().is_empty());
+        examined.push(most);
+    }
+    // A node has at most a few dozen in-links (2m on level 0 plus hubs), whatever N.
+    assert!(examined[1] < 200, "examined {examined:?}");
+    assert!(
+        examined[1] <= 3 * examined[0].max(20),
+        "examined {examined:?}"
+    );
+}

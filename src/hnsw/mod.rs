@@ -203,6 +203,9 @@ pub struct Hnsw {
     /// (journal restore, load, catch-up, build) drop it and the next purge that
     /// needs it rebuilds it in one pass.
     inlinks: Option<Vec<Vec<u32>>>,
+    /// Live nodes the last purge examined (a test hook: a purge's work must not
+    /// grow with the graph).
+    purge_examined: usize,
 }
 
 /// Removes one occurrence of `x` from `v` (order does not matter).
@@ -246,7 +249,14 @@ impl Hnsw {
             journaling: true,
             tag: 0,
             inlinks: None,
+            purge_examined: 0,
         }
+    }
+
+    /// Live nodes the last [`purge`](Self::purge) examined.
+    #[doc(hidden)]
+    pub fn purge_examined(&self) -> usize {
+        self.purge_examined
     }
 
     /// The owner's tag (see the module comment).
@@ -819,6 +829,7 @@ impl Hnsw {
         };
         affected.sort_unstable();
         affected.dedup();
+        self.purge_examined = affected.len();
         for s in affected {
             let lvl = self.levels[s as usize];
             for lc in 0..=lvl as usize {
