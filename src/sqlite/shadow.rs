@@ -1,9 +1,10 @@
-//! Shadow-table DDL. The layouts are specified in ARCHITECTURE.md ("Storage format").
+//! Shadow-table names and DDL. The layouts are specified in ARCHITECTURE.md
+//! ("Storage format, version 1").
 
 use super::config::{quote_ident, TableConfig};
 
-/// Suffixes of the shadow tables (`<table>_<suffix>`), for xShadowName. `graph` is
-/// reserved for the HNSW index.
+/// Suffixes of the shadow tables (`<table>_<suffix>`), for xShadowName: the rows,
+/// the config entries, the HNSW graph's nodes and the change log.
 pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph", "log"];
 
 /// Format versions written into `<t>_config`. A build refuses tables whose
