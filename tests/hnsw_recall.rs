@@ -41,7 +41,7 @@ fn recall_wordnet(n: usize, nq: usize, gt_file: &str, parallel: bool) -> f64 {
             .enumerate()
             .map(|(i, v)| (i as i64, v.clone()))
             .collect();
-        veclite::hnsw::build::build_parallel(params(DIMS, Metric::Cosine), &rows)
+        veclite::hnsw::builder::build_parallel(params(DIMS, Metric::Cosine), &rows)
     } else {
         let mut h = Hnsw::new(params(DIMS, Metric::Cosine));
         for (i, v) in w.base.iter().enumerate() {

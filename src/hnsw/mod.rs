@@ -22,7 +22,7 @@
 //! * A filtered search admits only rows a predicate accepts while walking through
 //!   the others.
 
-pub mod build;
+pub mod builder;
 pub mod codec;
 
 use std::cmp::{Ordering, Reverse};
@@ -682,7 +682,7 @@ impl Hnsw {
 
     /// The read-only half of an insert: the new node's level and its neighbours at
     /// each level, found against the current graph. Several can be computed in
-    /// parallel (see `build`).
+    /// parallel (see `builder`).
     pub fn plan_insert(&self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> InsertPlan {
         let q = self.prepare_query(v);
         let level = self.level_for(rowid);

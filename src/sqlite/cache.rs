@@ -156,7 +156,7 @@ impl VecTable {
                 return Err(super::ffi::interrupted());
             }
         }
-        let mut h = crate::hnsw::build::build_parallel(params(&self.cfg, seed), &rows);
+        let mut h = crate::hnsw::builder::build_parallel(params(&self.cfg, seed), &rows);
         h.set_tag(stored);
         let n = h.len();
         self.index = Some(IndexState {
