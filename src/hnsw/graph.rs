@@ -1,0 +1,379 @@
+//! Structure changes: slot allocation, link lists, insert (planned against the
+//! graph, then applied), the neighbour-selection heuristic, delete (tombstones),
+//! purge (unlink and repair) and the in-links that let a purge find its work.
+
+use std::cmp::Reverse;
+
+use super::search::{Cand, Scratch};
+use super::{Hnsw, FREE};
+
+/// An insert computed against the graph but not yet applied.
+pub struct InsertPlan {
+    rowid: i64,
+    level: u8,
+    q: Vec<f32>,
+    neighbors: Vec<(usize, Vec<u32>)>,
+}
+
+/// Removes one occurrence of `x` from `v` (order does not matter).
+fn remove_one(v: &mut Vec<u32>, x: u32) {
+    if let Some(i) = v.iter().position(|&y| y == x) {
+        v.swap_remove(i);
+    }
+}
+
+impl Hnsw {
+    /// Live nodes the last [`purge`](Self::purge) examined.
+    #[doc(hidden)]
+    pub fn purge_examined(&self) -> usize {
+        self.purge_examined
+    }
+
+    fn set_links(&mut self, slot: u32, level: usize, ids: &[u32]) {
+        self.touch(slot);
+        let cap = self.cap(level);
+        let n = ids.len().min(cap);
+        if self.inlinks.is_some() {
+            let old: Vec<u32> = self.links(slot, level).to_vec();
+            if let Some(il) = self.inlinks.as_mut() {
+                for &o in old.iter().filter(|o| !ids[..n].contains(o)) {
+                    remove_one(&mut il[o as usize], slot);
+                }
+                for &x in ids[..n].iter().filter(|x| !old.contains(x)) {
+                    il[x as usize].push(slot);
+                }
+            }
+        }
+        if level == 0 {
+            let b = slot as usize * (self.m0 + 1);
+            self.links0[b] = n as u32;
+            self.links0[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
+        } else {
+            let w = self.p.m + 1;
+            let u = &mut self.upper[slot as usize];
+            let b = (level - 1) * w;
+            u[b] = n as u32;
+            u[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
+        }
+    }
+
+    fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> u32 {
+        let w = self.p.m + 1;
+        let slot = match self.free.pop_first() {
+            Some(s) => {
+                self.touch(s);
+                let i = s as usize;
+                let d = self.p.dims;
+                self.vectors[i * d..(i + 1) * d].copy_from_slice(v);
+                s
+            }
+            None => {
+                let s = self.levels.len() as u32;
+                if self.levels.len() == self.levels.capacity() {
+                    // Grow by an eighth (not by doubling) so a large index carries
+                    // at most ~12% of spare capacity.
+                    self.reserve(self.levels.len() + (self.levels.len() / 8).max(1024));
+                }
+                self.levels.push(FREE);
+                self.deleted.push(false);
+                self.rowids.push(0);
+                self.links0.resize(self.links0.len() + self.m0 + 1, 0);
+                self.upper.push(Vec::new());
+                self.vectors.extend_from_slice(v);
+                if let Some(il) = self.inlinks.as_mut() {
+                    il.push(Vec::new());
+                }
+                self.touch(s);
+                s
+            }
+        };
+        let i = slot as usize;
+        self.levels[i] = level;
+        self.deleted[i] = false;
+        self.rowids[i] = rowid;
+        let b = i * (self.m0 + 1);
+        self.links0[b] = 0;
+        self.upper[i] = vec![0; level as usize * w];
+        self.map.insert(rowid, slot);
+        slot
+    }
+
+    /// Inserts (or replaces) the vector of `rowid`. `v` has `dims` finite elements.
+    pub fn insert(&mut self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> u32 {
+        if self.journaling {
+            self.frame();
+        }
+        if self.map.contains_key(&rowid) {
+            self.delete(rowid);
+        }
+        let plan = self.plan_insert(rowid, v, scratch);
+        self.apply_insert(plan)
+    }
+
+    /// The read-only half of an insert: the new node's level and its neighbours at
+    /// each level, found against the current graph. Several can be computed in
+    /// parallel (see `builder`).
+    pub fn plan_insert(&self, rowid: i64, v: &[f32], scratch: &mut Scratch) -> InsertPlan {
+        let q = self.prepare_query(v);
+        let level = self.level_for(rowid);
+        let mut neighbors = Vec::new();
+        if let Some(entry) = self.entry {
+            let mut ep = vec![Cand {
+                d: self.dist(&q, entry),
+                id: entry,
+            }];
+            let top = self.max_level;
+            for lc in ((level as usize + 1)..=(top as usize)).rev() {
+                ep = self.search_layer(&q, &ep, 1, lc, scratch, &|_| true, true);
+            }
+            for lc in (0..=(level.min(top) as usize)).rev() {
+                let w = self.search_layer(
+                    &q,
+                    &ep,
+                    self.p.ef_construction,
+                    lc,
+                    scratch,
+                    &|_| true,
+                    true,
+                );
+                neighbors.push((lc, self.select(&w, self.p.m)));
+                ep = w;
+            }
+        }
+        InsertPlan {
+            rowid,
+            level,
+            q,
+            neighbors,
+        }
+    }
+
+    /// The writing half of an insert.
+    pub fn apply_insert(&mut self, plan: InsertPlan) -> u32 {
+        let slot = self.alloc(plan.rowid, plan.level, &plan.q);
+        let had_entry = self.entry.is_some();
+        for (lc, nb) in &plan.neighbors {
+            // Neighbours freed since the plan was made (not possible within one
+            // build, but cheap to guard) are skipped.
+            let nb: Vec<u32> = nb
+                .iter()
+                .copied()
+                .filter(|&n| self.is_live(n) && n != slot)
+                .collect();
+            self.set_links(slot, *lc, &nb);
+            for &n in &nb {
+                self.add_link(n, slot, *lc);
+            }
+        }
+        if !had_entry || plan.level > self.max_level {
+            self.touch_meta();
+            self.entry = Some(slot);
+            self.max_level = plan.level;
+        }
+        slot
+    }
+
+    /// Adds `new` to `n`'s list at `level`, shrinking with the heuristic when full.
+    fn add_link(&mut self, n: u32, new: u32, level: usize) {
+        let cur = self.links(n, level);
+        if cur.contains(&new) {
+            return;
+        }
+        let cap = self.cap(level);
+        let mut ids: Vec<u32> = cur.to_vec();
+        ids.push(new);
+        if ids.len() > cap {
+            let base = self.vector(n).to_vec();
+            let mut cs: Vec<Cand> = ids
+                .iter()
+                .map(|&x| Cand {
+                    d: self.dist(&base, x),
+                    id: x,
+                })
+                .collect();
+            cs.sort();
+            ids = self.select(&cs, cap);
+        }
+        self.set_links(n, level, &ids);
+    }
+
+    /// Algorithm 4: keeps a candidate only if it is closer to the base than to every
+    /// neighbour already kept. `cands` is sorted nearest first.
+    fn select(&self, cands: &[Cand], m: usize) -> Vec<u32> {
+        let mut sel: Vec<u32> = Vec::with_capacity(m);
+        for c in cands {
+            if sel.len() >= m {
+                break;
+            }
+            let v = self.vector(c.id);
+            if sel.iter().all(|&s| self.dist(v, s) >= c.d) {
+                sel.push(c.id);
+            }
+        }
+        sel
+    }
+
+    /// Marks `rowid` deleted: it is still traversed but never returned, until
+    /// [`purge`](Self::purge) unlinks it. Returns false if it is not in the index.
+    pub fn delete(&mut self, rowid: i64) -> bool {
+        if !self.map.contains_key(&rowid) {
+            return false;
+        }
+        self.frame();
+        let slot = self.map.remove(&rowid).expect("checked");
+        self.touch(slot);
+        self.deleted[slot as usize] = true;
+        self.n_tombstones += 1;
+        self.touch_meta();
+        true
+    }
+
+    pub fn tombstones(&self) -> usize {
+        self.n_tombstones
+    }
+
+    /// Unlinks every tombstone and repairs the nodes that pointed to it (their new
+    /// neighbours are chosen with the heuristic among their remaining links and the
+    /// tombstone's live neighbours), then frees the tombstones' slots.
+    pub fn purge(&mut self, sc: &mut Scratch) {
+        if self.n_tombstones == 0 {
+            return;
+        }
+        self.frame();
+        let n = self.levels.len();
+        if self.inlinks.is_none() {
+            self.inlinks = Some(self.compute_inlinks());
+        }
+        let tombs: Vec<u32> = (0..n as u32)
+            .filter(|&s| self.levels[s as usize] != FREE && self.deleted[s as usize])
+            .collect();
+        // The live nodes that link to a tombstone, in slot order (the order a scan
+        // of the whole graph would repair them in).
+        let mut affected: Vec<u32> = {
+            let il = self.inlinks.as_ref().expect("built above");
+            tombs
+                .iter()
+                .flat_map(|&t| il[t as usize].iter().copied())
+                .filter(|&s| self.levels[s as usize] != FREE && !self.deleted[s as usize])
+                .collect()
+        };
+        affected.sort_unstable();
+        affected.dedup();
+        self.purge_examined = affected.len();
+        for s in affected {
+            let lvl = self.levels[s as usize];
+            for lc in 0..=lvl as usize {
+                let cur = self.links(s, lc);
+                if !cur.iter().any(|&x| self.deleted[x as usize]) {
+                    continue;
+                }
+                let mut pool: Vec<u32> = Vec::new();
+                for &x in cur {
+                    if self.deleted[x as usize] {
+                        for &y in self.links(x, lc) {
+                            if y != s && !self.deleted[y as usize] {
+                                pool.push(y);
+                            }
+                        }
+                    } else {
+                        pool.push(x);
+                    }
+                }
+                let base = self.vector(s).to_vec();
+                if pool.len() < self.cap(lc) / 2 {
+                    // Few candidates nearby: look for more from the entry point, as
+                    // an insert would, so the node does not end up isolated.
+                    pool.extend(
+                        self.search_from_entry(&base, self.p.ef_construction.min(64), lc, sc)
+                            .into_iter()
+                            .map(|c| c.id)
+                            .filter(|&x| x != s),
+                    );
+                }
+                pool.sort_unstable();
+                pool.dedup();
+                let mut cs: Vec<Cand> = pool
+                    .into_iter()
+                    .map(|x| Cand {
+                        d: self.dist(&base, x),
+                        id: x,
+                    })
+                    .collect();
+                cs.sort();
+                let sel = self.select(&cs, self.cap(lc));
+                self.set_links(s, lc, &sel);
+            }
+        }
+        let mut entry_dead = false;
+        for s in tombs {
+            self.touch(s);
+            self.clear_slot(s);
+            self.pending_free.push(s);
+            if self.entry == Some(s) {
+                entry_dead = true;
+            }
+        }
+        self.n_tombstones = 0;
+        if entry_dead {
+            self.touch_meta();
+            let best = (0..n as u32)
+                .filter(|&s| self.levels[s as usize] != FREE)
+                .max_by_key(|&s| (self.levels[s as usize], Reverse(s)));
+            self.entry = best;
+            self.max_level = best.map(|s| self.levels[s as usize]).unwrap_or(0);
+        }
+    }
+
+    /// True when the kept in-links (if any) equal those of the graph as it is (a
+    /// test hook).
+    #[doc(hidden)]
+    pub fn inlinks_consistent(&self) -> bool {
+        let Some(kept) = &self.inlinks else {
+            return true;
+        };
+        let fresh = self.compute_inlinks();
+        kept.len() == fresh.len()
+            && kept.iter().zip(&fresh).all(|(a, b)| {
+                let (mut a, mut b) = (a.clone(), b.clone());
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            })
+    }
+
+    /// The in-links of every slot, from one pass over the graph.
+    fn compute_inlinks(&self) -> Vec<Vec<u32>> {
+        let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.levels.len()];
+        for s in 0..self.levels.len() as u32 {
+            let lvl = self.levels[s as usize];
+            if lvl == FREE {
+                continue;
+            }
+            for lc in 0..=lvl as usize {
+                for &x in self.links(s, lc) {
+                    il[x as usize].push(s);
+                }
+            }
+        }
+        il
+    }
+
+    /// Marks `slot` free and empties its links (callers journal and file it).
+    pub(super) fn clear_slot(&mut self, slot: u32) {
+        let s = slot as usize;
+        if self.inlinks.is_some() && self.levels[s] != FREE {
+            for lc in 0..=self.levels[s] as usize {
+                let out: Vec<u32> = self.links(slot, lc).to_vec();
+                if let Some(il) = self.inlinks.as_mut() {
+                    for o in out {
+                        remove_one(&mut il[o as usize], slot);
+                    }
+                }
+            }
+        }
+        self.levels[s] = FREE;
+        self.deleted[s] = false;
+        self.links0[s * (self.m0 + 1)] = 0;
+        self.upper[s] = Vec::new();
+    }
+}

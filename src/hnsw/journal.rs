@@ -1,0 +1,251 @@
+//! The undo journal and dirty tracking: a frame of node before-images per savepoint
+//! level (with the entry point, slot count, tombstone count and owner tag at the
+//! time it opened), restored by `rollback_to`/`rollback`, dropped by
+//! `release`/`commit`; and the set of slots changed since the owner last wrote
+//! them out.
+
+use std::collections::HashSet;
+
+use super::{Hnsw, FREE};
+
+#[derive(Clone, Debug)]
+struct Image {
+    slot: u32,
+    level: u8,
+    deleted: bool,
+    rowid: i64,
+    links0: Vec<u32>,
+    upper: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Frame {
+    level: i32,
+    touched: HashSet<u32>,
+    images: Vec<Image>,
+    entry: Option<u32>,
+    max_level: u8,
+    n_slots: usize,
+    n_tombstones: usize,
+    tag: i64,
+}
+
+impl Hnsw {
+    /// The owner's tag (see the module comment).
+    pub fn tag(&self) -> i64 {
+        self.tag
+    }
+    pub fn set_tag(&mut self, tag: i64) {
+        self.tag = tag;
+    }
+
+    /// Turns the journal and dirty tracking off (for building a fresh index) or on.
+    pub fn set_journaling(&mut self, on: bool) {
+        self.journaling = on;
+    }
+
+    pub(super) fn frame(&mut self) -> &mut Frame {
+        // (also used while not journaling: frames are then never filled)
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.journal.last_mut().expect("just pushed")
+    }
+
+    fn push_frame(&mut self, level: i32) {
+        self.journal.push(Frame {
+            level,
+            touched: HashSet::new(),
+            images: Vec::new(),
+            entry: self.entry,
+            max_level: self.max_level,
+            n_slots: self.levels.len(),
+            n_tombstones: self.n_tombstones,
+            tag: self.tag,
+        });
+    }
+
+    /// Records the before-image of `slot` once per savepoint frame.
+    pub(super) fn touch(&mut self, slot: u32) {
+        if !self.journaling {
+            return;
+        }
+        self.dirty.insert(slot);
+        let s = slot as usize;
+        {
+            let f = self.frame();
+            if s >= f.n_slots || !f.touched.insert(slot) {
+                return;
+            }
+        }
+        let b = s * (self.m0 + 1);
+        let img = Image {
+            slot,
+            level: self.levels[s],
+            deleted: self.deleted[s],
+            rowid: self.rowids[s],
+            links0: self.links0[b..b + self.m0 + 1].to_vec(),
+            upper: self.upper[s].clone(),
+        };
+        self.journal
+            .last_mut()
+            .expect("frame() made one")
+            .images
+            .push(img);
+    }
+
+    pub(super) fn touch_meta(&mut self) {
+        if !self.journaling {
+            return;
+        }
+        self.frame();
+        self.meta_dirty = true;
+    }
+
+    /// Opens savepoint level `level` (SQLite's xSavepoint).
+    pub fn savepoint(&mut self, level: i32) {
+        self.release(level);
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.push_frame(level);
+    }
+
+    /// Merges savepoint levels >= `level` into the one below (xRelease).
+    pub fn release(&mut self, level: i32) {
+        while self.journal.len() > 1 && self.journal.last().map(|f| f.level >= level) == Some(true)
+        {
+            let top = self.journal.pop().expect("len > 1");
+            let below = self.journal.last_mut().expect("len >= 1");
+            for img in top.images {
+                if (img.slot as usize) < below.n_slots && below.touched.insert(img.slot) {
+                    below.images.push(img);
+                }
+            }
+        }
+    }
+
+    fn restore_frame(&mut self, f: Frame) {
+        self.inlinks = None;
+        for img in f.images.into_iter().rev() {
+            let s = img.slot as usize;
+            if s >= self.levels.len() {
+                continue;
+            }
+            self.levels[s] = img.level;
+            self.deleted[s] = img.deleted;
+            self.rowids[s] = img.rowid;
+            let b = s * (self.m0 + 1);
+            self.links0[b..b + self.m0 + 1].copy_from_slice(&img.links0);
+            self.upper[s] = img.upper;
+        }
+        self.levels.truncate(f.n_slots);
+        self.deleted.truncate(f.n_slots);
+        self.rowids.truncate(f.n_slots);
+        self.upper.truncate(f.n_slots);
+        self.links0.truncate(f.n_slots * (self.m0 + 1));
+        self.vectors.truncate(f.n_slots * self.p.dims);
+        self.entry = f.entry;
+        self.max_level = f.max_level;
+        self.n_tombstones = f.n_tombstones;
+        self.tag = f.tag;
+    }
+
+    fn rebuild_maps(&mut self) {
+        self.map.clear();
+        self.free.clear();
+        // Slots freed by a purge earlier in this transaction stay unusable until
+        // commit (a rollback may bring them back with their vectors); those the
+        // rollback brought back are live again.
+        let pending: HashSet<u32> = self.pending_free.iter().copied().collect();
+        self.pending_free
+            .retain(|&s| (s as usize) < self.levels.len() && self.levels[s as usize] == FREE);
+        for s in 0..self.levels.len() {
+            if self.levels[s] == FREE {
+                if !pending.contains(&(s as u32)) {
+                    self.free.insert(s as u32);
+                }
+            } else if !self.deleted[s] {
+                self.map.insert(self.rowids[s], s as u32);
+            }
+        }
+    }
+
+    /// Undoes everything since savepoint `level` was opened; it stays open.
+    ///
+    /// A table that joins a transaction late (its first write comes after some
+    /// SAVEPOINTs) is told only about the innermost level; the outer ones were
+    /// opened before it changed anything, so rolling back to one of them restores
+    /// the state at the start of the transaction.
+    pub fn rollback_to(&mut self, level: i32) {
+        let mut any = false;
+        let mut found = false;
+        while let Some(f) = self.journal.last() {
+            if f.level < level {
+                break;
+            }
+            let f = self.journal.pop().expect("checked");
+            found = f.level == level;
+            self.restore_frame(f);
+            any = true;
+            if found {
+                break;
+            }
+        }
+        if !found && self.journal.iter().all(|f| f.level < 0) {
+            while let Some(f) = self.journal.pop() {
+                self.restore_frame(f);
+                any = true;
+            }
+        }
+        if self.journal.is_empty() {
+            self.push_frame(-1);
+        }
+        self.push_frame(level);
+        if any {
+            self.rebuild_maps();
+        }
+    }
+
+    /// Undoes the whole transaction.
+    pub fn rollback(&mut self) {
+        let any = !self.journal.is_empty();
+        while let Some(f) = self.journal.pop() {
+            self.restore_frame(f);
+        }
+        if any {
+            self.rebuild_maps();
+        }
+        self.dirty.clear();
+        self.meta_dirty = false;
+    }
+
+    /// Forgets the journal; slots freed in the transaction become reusable.
+    pub fn commit(&mut self) {
+        self.journal.clear();
+        self.dirty.clear();
+        self.meta_dirty = false;
+        for s in self.pending_free.drain(..) {
+            self.free.insert(s);
+        }
+    }
+
+    /// Slots changed since the last [`clear_dirty`](Self::clear_dirty), commit or
+    /// rollback (some may be free now), in slot order.
+    pub fn dirty_slots(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.dirty.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The owner has written every dirty slot out. The journal is kept: the
+    /// changes can still be undone.
+    pub fn clear_dirty(&mut self) {
+        self.dirty.clear();
+        self.meta_dirty = false;
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty() || self.meta_dirty
+    }
+}

@@ -1,0 +1,285 @@
+//! Loading from storage (nodes, then vectors), catching up with another
+//! connection's commit, and the structural check of a loaded graph.
+
+use std::collections::BTreeSet;
+
+use super::{codec, Hnsw, FREE, MAX_LEVEL};
+
+impl Hnsw {
+    /// Adds a node read from storage: its slot, rowid and encoded links (see
+    /// `codec`). Its vector comes later with [`load_vector`](Self::load_vector); call
+    /// [`finish_load`](Self::finish_load) after the last one.
+    pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), String> {
+        self.inlinks = None;
+        let s = slot as usize;
+        if s > 50_000_000 {
+            return Err(format!("node {slot}: slot number out of range"));
+        }
+        if s >= self.levels.len() {
+            let n = s + 1;
+            if n > self.levels.capacity() {
+                let extra = (n - self.levels.len()).max(self.levels.len() / 8).max(1024);
+                self.reserve(self.levels.len() + extra);
+            }
+            self.levels.resize(n, FREE);
+            self.deleted.resize(n, false);
+            self.rowids.resize(n, 0);
+            self.links0.resize(n * (self.m0 + 1), 0);
+            self.upper.resize(n, Vec::new());
+            self.vectors.resize(n * self.p.dims, 0.0);
+        }
+        if self.levels[s] != FREE {
+            return Err(format!("node {slot} appears twice"));
+        }
+        let (m, m0) = (self.p.m, self.m0);
+        let level = codec::level_of(node).map_err(|e| format!("node {slot}: {e}"))?;
+        let mut upper = vec![0u32; level * (m + 1)];
+        let b0 = s * (m0 + 1);
+        let links0 = &mut self.links0[b0..b0 + m0 + 1];
+        codec::decode_with(
+            node,
+            |l| if l == 0 { m0 } else { m },
+            |lc, ids| {
+                let dst: &mut [u32] = if lc == 0 {
+                    &mut links0[..]
+                } else {
+                    &mut upper[(lc - 1) * (m + 1)..lc * (m + 1)]
+                };
+                dst[0] = ids.len() as u32;
+                for (i, x) in ids.enumerate() {
+                    dst[1 + i] = x;
+                }
+            },
+        )
+        .map_err(|e| format!("node {slot}: {e}"))?;
+        self.levels[s] = level as u8;
+        self.rowids[s] = rowid;
+        self.upper[s] = upper;
+        if self.map.insert(rowid, slot).is_some() {
+            return Err(format!("rowid {rowid} has two nodes"));
+        }
+        Ok(())
+    }
+
+    /// Sets the vector of a loaded node from its stored little-endian float32 bytes
+    /// (normalised here under cosine). Returns false if the rowid has no node.
+    pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
+        let Some(&slot) = self.map.get(&rowid) else {
+            return false;
+        };
+        let d = self.p.dims;
+        let s = slot as usize;
+        let dst = &mut self.vectors[s * d..(s + 1) * d];
+        for (x, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if self.p.metric.normalizes() {
+            crate::vector::normalize(dst);
+        }
+        true
+    }
+
+    /// Catching up with another connection's commit: replaces whatever is at
+    /// `slot` by the stored node (links, rowid) and vector. Not journaled: it is
+    /// only used outside this connection's own transactions.
+    pub fn apply_node(
+        &mut self,
+        slot: u32,
+        rowid: i64,
+        node: &[u8],
+        vec: &[u8],
+    ) -> Result<(), String> {
+        self.inlinks = None;
+        self.apply_free(slot);
+        self.free.remove(&slot);
+        if let Some(&other) = self.map.get(&rowid) {
+            // the rowid moved to this slot; its old slot is rewritten or freed by
+            // the same commit
+            if other != slot {
+                self.map.remove(&rowid);
+            }
+        }
+        self.load_node(slot, rowid, node)?;
+        if vec.len() != self.p.dims * 4 || !self.load_vector(rowid, vec) {
+            return Err(format!("row {rowid}: bad vector"));
+        }
+        Ok(())
+    }
+
+    /// Catching up: `slot` is free in the committed graph.
+    pub fn apply_free(&mut self, slot: u32) {
+        self.inlinks = None;
+        let s = slot as usize;
+        if s >= self.levels.len() || self.levels[s] == FREE {
+            if s < self.levels.len() {
+                self.free.insert(slot);
+            }
+            return;
+        }
+        let r = self.rowids[s];
+        if self.map.get(&r) == Some(&slot) {
+            self.map.remove(&r);
+        }
+        self.clear_slot(slot);
+        self.free.insert(slot);
+    }
+
+    /// All free slots (after loading or catching up; no transaction is open).
+    fn free_slots(&self) -> BTreeSet<u32> {
+        (0..self.levels.len() as u32)
+            .filter(|&s| self.levels[s as usize] == FREE)
+            .collect()
+    }
+
+    /// Catching up: the committed entry point; then checks the nodes that changed.
+    pub fn finish_apply(&mut self, entry: Option<u32>, changed: &[u32]) -> Result<(), String> {
+        self.entry = entry;
+        self.max_level = entry
+            .and_then(|e| self.levels.get(e as usize).copied())
+            .unwrap_or(0);
+        if let Some(e) = entry {
+            if !self.is_live(e) {
+                return Err(format!("entry point {e} is not a live node"));
+            }
+        }
+        for &s in changed {
+            if !self.is_live(s) {
+                continue;
+            }
+            for lc in 0..=self.levels[s as usize] as usize {
+                for &x in self.links(s, lc) {
+                    if !self.is_live(x) || (self.levels[x as usize] as usize) < lc {
+                        return Err(format!("node {s}: link to {x} at level {lc}"));
+                    }
+                }
+            }
+        }
+        if self.levels.iter().any(|&l| l != FREE && l > self.max_level) {
+            return Err("entry point is not on the top level".into());
+        }
+        self.free = self.free_slots();
+        Ok(())
+    }
+
+    /// Validates the loaded graph and sets the entry point. On error the index must
+    /// not be used.
+    pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {
+        self.free = self.free_slots();
+        self.entry = entry;
+        self.max_level = entry
+            .map(|e| self.levels.get(e as usize).copied().unwrap_or(0))
+            .unwrap_or(0);
+        let problems = self.check();
+        if let Some(p) = problems.first() {
+            return Err(format!(
+                "{p}{}",
+                if problems.len() > 1 {
+                    format!(" (and {} more)", problems.len() - 1)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        self.journal.clear();
+        self.dirty.clear();
+        self.meta_dirty = false;
+        Ok(())
+    }
+
+    /// Structural problems: links to free or missing slots, levels, entry point.
+    pub fn check(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let n = self.levels.len();
+        match self.entry {
+            None if !self.map.is_empty() => {
+                out.push("no entry point but the index has rows".into())
+            }
+            Some(e) if (e as usize) >= n || self.levels[e as usize] == FREE => {
+                out.push(format!("entry point {e} is not a live node"))
+            }
+            Some(e) => {
+                let top = (0..n)
+                    .filter(|&s| self.levels[s] != FREE)
+                    .map(|s| self.levels[s])
+                    .max();
+                if top != Some(self.levels[e as usize]) {
+                    out.push(format!("entry point {e} is not on the top level"));
+                }
+            }
+            None => {}
+        }
+        let mut seen: Vec<u32> = vec![0; n];
+        let mut tag: u32 = 0;
+        for s in 0..n {
+            let lvl = self.levels[s];
+            if lvl == FREE {
+                continue;
+            }
+            if lvl > MAX_LEVEL {
+                out.push(format!("node {s}: level {lvl} too high"));
+                continue;
+            }
+            for lc in 0..=lvl as usize {
+                let l = self.links(s as u32, lc);
+                tag = tag.wrapping_add(1);
+                for &x in l {
+                    if x as usize >= n || self.levels[x as usize] == FREE {
+                        out.push(format!(
+                            "node {s} (rowid {}): link to missing node {x} at level {lc}",
+                            self.rowids[s]
+                        ));
+                    } else if (self.levels[x as usize] as usize) < lc {
+                        out.push(format!(
+                            "node {s}: link to node {x} at level {lc} above that node's level"
+                        ));
+                    } else if x as usize == s {
+                        out.push(format!("node {s}: links to itself at level {lc}"));
+                    } else if seen[x as usize] == tag {
+                        out.push(format!("node {s}: duplicate link to {x} at level {lc}"));
+                    }
+                    if (x as usize) < n {
+                        seen[x as usize] = tag;
+                    }
+                    if out.len() > 100 {
+                        return out;
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            if let Some(p) = self.unreachable_problem() {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// A graph whose links are all valid can still be degenerate (every level-0 list
+    /// emptied, or all pointing at one node): searches then silently miss most rows.
+    /// A few nodes out of reach can happen after deletes (queries fall back to an
+    /// exact pass when a walk finds fewer than k rows); more than 5% is damage.
+    fn unreachable_problem(&self) -> Option<String> {
+        let e = self.entry?;
+        let live = self.map.len() + self.n_tombstones;
+        let mut seen = vec![false; self.levels.len()];
+        let mut stack = vec![e];
+        seen[e as usize] = true;
+        let mut reached = 0usize;
+        while let Some(s) = stack.pop() {
+            reached += 1;
+            for &x in self.links(s, 0) {
+                let xi = x as usize;
+                if xi < seen.len() && !seen[xi] && self.levels[xi] != FREE {
+                    seen[xi] = true;
+                    stack.push(x);
+                }
+            }
+        }
+        let unreached = live.saturating_sub(reached);
+        (unreached > 5 && unreached * 20 > live).then(|| {
+            format!(
+                "{unreached} of {live} graph nodes cannot be reached from the entry point (the graph is degenerate)"
+            )
+        })
+    }
+}

@@ -1,0 +1,365 @@
+//! Search: the layer walk (algorithm 2), the two-hop filtered walk, the layered
+//! descent from the entry point, k-NN search, and the exact (brute-force) paths;
+//! the candidate and heap types and the reusable search state.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::{Hnsw, FREE};
+use crate::distance::prefetch;
+
+/// A search candidate: internal distance and slot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cand {
+    pub d: f32,
+    pub id: u32,
+}
+impl Eq for Cand {}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
+    }
+}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// A heap entry ordered by distance only (cheaper than `Cand`'s full order; ties
+/// are settled by the final sort).
+#[derive(Clone, Copy, Debug)]
+struct Item(f32, u32);
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.total_cmp(&o.0).is_eq()
+    }
+}
+impl Eq for Item {}
+impl Ord for Item {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+impl PartialOrd for Item {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Reusable search state: a visited set of generation tags and the two heaps.
+#[derive(Default)]
+pub struct Scratch {
+    visited: Vec<u32>,
+    tag: u32,
+    cand: BinaryHeap<Reverse<Item>>,
+    res: BinaryHeap<Item>,
+}
+
+impl Scratch {
+    fn reset(&mut self, n: usize) {
+        if self.visited.len() < n {
+            self.visited.resize(n, 0);
+        }
+        self.tag = self.tag.wrapping_add(1);
+        if self.tag == 0 {
+            self.visited.iter_mut().for_each(|v| *v = 0);
+            self.tag = 1;
+        }
+        self.cand.clear();
+        self.res.clear();
+    }
+    /// Adds a result, keeping the best `ef`; returns the distance a new result must
+    /// beat (infinite while fewer than `ef` are held).
+    #[inline]
+    fn keep(&mut self, it: Item, ef: usize) -> f32 {
+        self.res.push(it);
+        if self.res.len() > ef {
+            self.res.pop();
+        }
+        if self.res.len() >= ef {
+            self.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+        } else {
+            f32::INFINITY
+        }
+    }
+
+    /// The results, nearest first.
+    fn drain_sorted(&mut self) -> Vec<Cand> {
+        let mut out: Vec<Cand> = self.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
+        out.sort();
+        out
+    }
+
+    #[inline]
+    fn visit(&mut self, id: u32) -> bool {
+        let v = &mut self.visited[id as usize];
+        if *v == self.tag {
+            false
+        } else {
+            *v = self.tag;
+            true
+        }
+    }
+}
+
+impl Hnsw {
+    /// Algorithm 2. `admit` decides which nodes may enter the result set (all nodes
+    /// are traversed); with `construction` set, tombstones are admitted too.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn search_layer<F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+        admit: &F,
+        construction: bool,
+    ) -> Vec<Cand> {
+        sc.reset(self.levels.len());
+        let ok = |id: u32| (construction || !self.deleted[id as usize]) && admit(id);
+        let dims = self.p.dims;
+        let metric = self.p.metric;
+        let kernel = metric.kernel(self.kern);
+        let dist = |id: u32| -> f32 {
+            let i = id as usize * dims;
+            metric.score_of(kernel(q, &self.vectors[i..i + dims]))
+        };
+        for &e in eps {
+            if sc.visit(e.id) {
+                sc.cand.push(Reverse(Item(e.d, e.id)));
+                if ok(e.id) {
+                    sc.res.push(Item(e.d, e.id));
+                    if sc.res.len() > ef {
+                        sc.res.pop();
+                    }
+                }
+            }
+        }
+        let mut bound = if sc.res.len() >= ef {
+            sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+        } else {
+            f32::INFINITY
+        };
+        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+            if cd > bound {
+                break;
+            }
+            let links = self.links(cid, level);
+            for (i, &n) in links.iter().enumerate() {
+                if let Some(&after) = links.get(i + 1) {
+                    prefetch(&self.vectors[after as usize * dims..]);
+                }
+                if !sc.visit(n) {
+                    continue;
+                }
+                let d = dist(n);
+                if d < bound {
+                    sc.cand.push(Reverse(Item(d, n)));
+                    if ok(n) {
+                        bound = sc.keep(Item(d, n), ef);
+                    }
+                }
+            }
+        }
+        let mut out = sc.drain_sorted();
+        if out.is_empty() && construction {
+            // Keep the walk going from the entry points.
+            out = eps.to_vec();
+        }
+        out
+    }
+
+    /// Level-0 search that admits only nodes `admit` accepts and computes distances
+    /// only for them: a neighbour that does not match is not scored but expanded, its
+    /// own neighbours taking its place (two hops, as in ACORN), so the walk crosses
+    /// regions of non-matching nodes without paying for them. The entry points are
+    /// scored whatever they are, to start the walk.
+    fn search_filtered<F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        eps: &[Cand],
+        ef: usize,
+        sc: &mut Scratch,
+        admit: &F,
+    ) -> Vec<Cand> {
+        sc.reset(self.levels.len());
+        let ok = |id: u32| !self.deleted[id as usize] && admit(id);
+        let dims = self.p.dims;
+        for &e in eps {
+            if sc.visit(e.id) {
+                sc.cand.push(Reverse(Item(e.d, e.id)));
+                if ok(e.id) {
+                    sc.res.push(Item(e.d, e.id));
+                }
+            }
+        }
+        let mut bound = f32::INFINITY;
+        let mut next: Vec<u32> = Vec::with_capacity(2 * self.m0);
+        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+            if cd > bound {
+                break;
+            }
+            // the matching nodes one or two hops away, not seen yet
+            next.clear();
+            for &n in self.links(cid, 0) {
+                if !sc.visit(n) {
+                    continue;
+                }
+                if ok(n) {
+                    next.push(n);
+                } else {
+                    for &m in self.links(n, 0) {
+                        if ok(m) && sc.visit(m) {
+                            next.push(m);
+                        }
+                    }
+                }
+            }
+            for (i, &n) in next.iter().enumerate() {
+                if let Some(&after) = next.get(i + 1) {
+                    prefetch(&self.vectors[after as usize * dims..]);
+                }
+                let d = self.dist(q, n);
+                if d < bound {
+                    sc.cand.push(Reverse(Item(d, n)));
+                    bound = sc.keep(Item(d, n), ef);
+                }
+            }
+        }
+        sc.drain_sorted()
+    }
+
+    /// Layered descent from the entry point to `level`, then a search of width `ef`
+    /// there; tombstones are traversed but not returned. `q` is prepared.
+    pub(super) fn search_from_entry(
+        &self,
+        q: &[f32],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+    ) -> Vec<Cand> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let mut ep = vec![Cand {
+            d: self.dist(q, entry),
+            id: entry,
+        }];
+        for lc in ((level + 1)..=self.max_level as usize).rev() {
+            ep = self.search_layer(q, &ep, 1, lc, sc, &|_| true, true);
+        }
+        self.search_layer(q, &ep, ef, level, sc, &|_| true, false)
+    }
+
+    /// The k nearest live rows to `q` (raw query; normalised here when needed), as
+    /// (internal distance, rowid), nearest first, ties by rowid. `admit(slot)` filters
+    /// rows: the walk goes through every node but only admitted ones enter the
+    /// result, and it goes on until `ef` admitted nodes are held or the reachable
+    /// graph is exhausted.
+    pub fn search(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        sc: &mut Scratch,
+        admit: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(f32, i64)> {
+        self.search_with(q, k, ef, sc, admit, false)
+    }
+
+    /// [`search`](Self::search) with a choice of filtered walk: `two_hop` scores only
+    /// admitted nodes and crosses non-admitted ones by their neighbours (better for
+    /// selective filters); otherwise every node is scored and walked through.
+    pub fn search_with(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        sc: &mut Scratch,
+        admit: Option<&dyn Fn(u32) -> bool>,
+        two_hop: bool,
+    ) -> Vec<(f32, i64)> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let q = self.prepare_query(q);
+        let mut ep = vec![Cand {
+            d: self.dist(&q, entry),
+            id: entry,
+        }];
+        for lc in (1..=self.max_level as usize).rev() {
+            ep = self.search_layer(&q, &ep, 1, lc, sc, &|_| true, true);
+        }
+        let ef = ef.max(k);
+        let found = match admit {
+            None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
+            Some(f) if two_hop => self.search_filtered(&q, &ep, ef, sc, &f),
+            Some(f) => self.search_layer(&q, &ep, ef, 0, sc, &f, false),
+        };
+        let mut out: Vec<(f32, i64)> = found
+            .into_iter()
+            .map(|c| (c.d, self.rowids[c.id as usize]))
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        out.truncate(k);
+        out
+    }
+
+    /// Exact k nearest live rows (brute force over the index's vectors), admitted by
+    /// `admit(slot)`: the fallback when a walk could not reach enough rows.
+    pub fn exact_search(
+        &self,
+        q: &[f32],
+        k: usize,
+        admit: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(f32, i64)> {
+        let q = self.prepare_query(q);
+        let slots: Vec<u32> = (0..self.levels.len() as u32)
+            .filter(|&s| {
+                self.levels[s as usize] != FREE
+                    && !self.deleted[s as usize]
+                    && admit.is_none_or(|f| f(s))
+            })
+            .collect();
+        self.exact_over(&q, &slots, k)
+    }
+
+    /// Exact k nearest among `slots` (sorted ascending, so the vectors are read in
+    /// memory order), prefetching a few rows ahead. `q` is prepared.
+    pub fn exact_over(&self, q: &[f32], slots: &[u32], k: usize) -> Vec<(f32, i64)> {
+        const AHEAD: usize = 4;
+        let dims = self.p.dims;
+        let mut top = crate::topk::TopK::new(k);
+        for (i, &s) in slots.iter().enumerate() {
+            if let Some(&next) = slots.get(i + AHEAD) {
+                prefetch(&self.vectors[next as usize * dims..]);
+            }
+            let d = self.dist(q, s);
+            if d <= top.bound() {
+                top.push(crate::topk::Hit {
+                    dist: d,
+                    rowid: self.rowids[s as usize],
+                });
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|h| (h.dist, h.rowid))
+            .collect()
+    }
+
+    /// Internal distance between a raw query and a stored row (for exact paths that
+    /// read vectors from the index).
+    pub fn distance_to(&self, prepared_q: &[f32], slot: u32) -> f32 {
+        self.dist(prepared_q, slot)
+    }
+
+    /// Iterates live rows: (slot, rowid).
+    pub fn live(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        self.map.iter().map(|(&r, &s)| (s, r))
+    }
+}
