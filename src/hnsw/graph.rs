@@ -117,15 +117,8 @@ impl Hnsw {
         let q = self.prepare_query(v);
         let level = self.level_for(rowid);
         let mut neighbors = Vec::new();
-        if let Some(entry) = self.entry {
-            let mut ep = vec![Cand {
-                d: self.dist(&q, entry),
-                id: entry,
-            }];
+        if let Some(mut ep) = self.descend(&q, level as usize, scratch) {
             let top = self.max_level;
-            for lc in ((level as usize + 1)..=(top as usize)).rev() {
-                ep = self.search_layer(&q, &ep, 1, lc, scratch, &|_| true, true);
-            }
             for lc in (0..=(level.min(top) as usize)).rev() {
                 let w = self.search_layer(
                     &q,

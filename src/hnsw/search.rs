@@ -242,9 +242,18 @@ impl Hnsw {
         level: usize,
         sc: &mut Scratch,
     ) -> Vec<Cand> {
-        let Some(entry) = self.entry else {
+        let Some(ep) = self.descend(q, level, sc) else {
             return Vec::new();
         };
+        self.search_layer(q, &ep, ef, level, sc, &|_| true, false)
+    }
+
+    /// The layered descent (the upper phase of algorithms 1 and 5): from the entry
+    /// point down through every level above `level`, keeping the nearest node of
+    /// each; returns the entry points for a search at `level`, or `None` when the
+    /// index is empty. `q` is prepared.
+    pub(super) fn descend(&self, q: &[f32], level: usize, sc: &mut Scratch) -> Option<Vec<Cand>> {
+        let entry = self.entry?;
         let mut ep = vec![Cand {
             d: self.dist(q, entry),
             id: entry,
@@ -252,7 +261,7 @@ impl Hnsw {
         for lc in ((level + 1)..=self.max_level as usize).rev() {
             ep = self.search_layer(q, &ep, 1, lc, sc, &|_| true, true);
         }
-        self.search_layer(q, &ep, ef, level, sc, &|_| true, false)
+        Some(ep)
     }
 
     /// The k nearest live rows to `q` (raw query; normalised here when needed), as
@@ -283,17 +292,10 @@ impl Hnsw {
         admit: Option<&dyn Fn(u32) -> bool>,
         two_hop: bool,
     ) -> Vec<(f32, i64)> {
-        let Some(entry) = self.entry else {
+        let q = self.prepare_query(q);
+        let Some(ep) = self.descend(&q, 0, sc) else {
             return Vec::new();
         };
-        let q = self.prepare_query(q);
-        let mut ep = vec![Cand {
-            d: self.dist(&q, entry),
-            id: entry,
-        }];
-        for lc in (1..=self.max_level as usize).rev() {
-            ep = self.search_layer(&q, &ep, 1, lc, sc, &|_| true, true);
-        }
         let ef = ef.max(k);
         let found = match admit {
             None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
