@@ -184,7 +184,7 @@ impl Hnsw {
                     id: x,
                 })
                 .collect();
-            cs.sort();
+            cs.sort_by(Cand::nearest_first);
             ids = self.select(&cs, cap);
         }
         self.set_links(n, level, &ids);
@@ -292,7 +292,7 @@ impl Hnsw {
                         id: x,
                     })
                     .collect();
-                cs.sort();
+                cs.sort_by(Cand::nearest_first);
                 let sel = self.select(&cs, self.cap(lc));
                 self.set_links(s, lc, &sel);
             }

@@ -1,6 +1,6 @@
 //! Search: the layer walk (algorithm 2), the two-hop filtered walk, the layered
 //! descent from the entry point, k-NN search, and the exact (brute-force) paths;
-//! the candidate and heap types and the reusable search state.
+//! the candidate type and the reusable search state.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -8,41 +8,34 @@ use std::collections::BinaryHeap;
 use super::{Hnsw, FREE};
 use crate::distance::prefetch;
 
-/// A search candidate: internal distance and slot.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A search candidate: internal distance and slot. Compared by distance alone (the
+/// cheap order the heaps need; equal distances compare equal); sorts that must
+/// settle ties use [`Cand::nearest_first`].
+#[derive(Clone, Copy, Debug)]
 pub struct Cand {
     pub d: f32,
     pub id: u32,
 }
-impl Eq for Cand {}
-impl Ord for Cand {
-    fn cmp(&self, o: &Self) -> Ordering {
+impl Cand {
+    /// The full order: distance, then slot.
+    #[inline]
+    pub fn nearest_first(&self, o: &Self) -> Ordering {
         self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
     }
 }
-impl PartialOrd for Cand {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-/// A heap entry ordered by distance only (cheaper than `Cand`'s full order; ties
-/// are settled by the final sort).
-#[derive(Clone, Copy, Debug)]
-struct Item(f32, u32);
-impl PartialEq for Item {
+impl PartialEq for Cand {
     fn eq(&self, o: &Self) -> bool {
-        self.0.total_cmp(&o.0).is_eq()
+        self.d.total_cmp(&o.d).is_eq()
     }
 }
-impl Eq for Item {}
-impl Ord for Item {
+impl Eq for Cand {}
+impl Ord for Cand {
     #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
-        self.0.total_cmp(&o.0)
+        self.d.total_cmp(&o.d)
     }
 }
-impl PartialOrd for Item {
+impl PartialOrd for Cand {
     #[inline]
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
@@ -54,8 +47,8 @@ impl PartialOrd for Item {
 pub struct Scratch {
     visited: Vec<u32>,
     tag: u32,
-    cand: BinaryHeap<Reverse<Item>>,
-    res: BinaryHeap<Item>,
+    cand: BinaryHeap<Reverse<Cand>>,
+    res: BinaryHeap<Cand>,
 }
 
 impl Scratch {
@@ -74,13 +67,13 @@ impl Scratch {
     /// Adds a result, keeping the best `ef`; returns the distance a new result must
     /// beat (infinite while fewer than `ef` are held).
     #[inline]
-    fn keep(&mut self, it: Item, ef: usize) -> f32 {
+    fn keep(&mut self, it: Cand, ef: usize) -> f32 {
         self.res.push(it);
         if self.res.len() > ef {
             self.res.pop();
         }
         if self.res.len() >= ef {
-            self.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+            self.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY)
         } else {
             f32::INFINITY
         }
@@ -88,8 +81,8 @@ impl Scratch {
 
     /// The results, nearest first.
     fn drain_sorted(&mut self) -> Vec<Cand> {
-        let mut out: Vec<Cand> = self.res.drain().map(|Item(d, id)| Cand { d, id }).collect();
-        out.sort();
+        let mut out: Vec<Cand> = self.res.drain().collect();
+        out.sort_by(Cand::nearest_first);
         out
     }
 
@@ -130,9 +123,9 @@ impl Hnsw {
         };
         for &e in eps {
             if sc.visit(e.id) {
-                sc.cand.push(Reverse(Item(e.d, e.id)));
+                sc.cand.push(Reverse(e));
                 if ok(e.id) {
-                    sc.res.push(Item(e.d, e.id));
+                    sc.res.push(e);
                     if sc.res.len() > ef {
                         sc.res.pop();
                     }
@@ -140,11 +133,11 @@ impl Hnsw {
             }
         }
         let mut bound = if sc.res.len() >= ef {
-            sc.res.peek().map(|r| r.0).unwrap_or(f32::INFINITY)
+            sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY)
         } else {
             f32::INFINITY
         };
-        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+        while let Some(Reverse(Cand { d: cd, id: cid })) = sc.cand.pop() {
             if cd > bound {
                 break;
             }
@@ -158,9 +151,9 @@ impl Hnsw {
                 }
                 let d = dist(n);
                 if d < bound {
-                    sc.cand.push(Reverse(Item(d, n)));
+                    sc.cand.push(Reverse(Cand { d, id: n }));
                     if ok(n) {
-                        bound = sc.keep(Item(d, n), ef);
+                        bound = sc.keep(Cand { d, id: n }, ef);
                     }
                 }
             }
@@ -191,15 +184,15 @@ impl Hnsw {
         let dims = self.p.dims;
         for &e in eps {
             if sc.visit(e.id) {
-                sc.cand.push(Reverse(Item(e.d, e.id)));
+                sc.cand.push(Reverse(e));
                 if ok(e.id) {
-                    sc.res.push(Item(e.d, e.id));
+                    sc.res.push(e);
                 }
             }
         }
         let mut bound = f32::INFINITY;
         let mut next: Vec<u32> = Vec::with_capacity(2 * self.m0);
-        while let Some(Reverse(Item(cd, cid))) = sc.cand.pop() {
+        while let Some(Reverse(Cand { d: cd, id: cid })) = sc.cand.pop() {
             if cd > bound {
                 break;
             }
@@ -225,8 +218,8 @@ impl Hnsw {
                 }
                 let d = self.dist(q, n);
                 if d < bound {
-                    sc.cand.push(Reverse(Item(d, n)));
-                    bound = sc.keep(Item(d, n), ef);
+                    sc.cand.push(Reverse(Cand { d, id: n }));
+                    bound = sc.keep(Cand { d, id: n }, ef);
                 }
             }
         }
