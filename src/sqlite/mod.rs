@@ -22,6 +22,7 @@ pub mod ffi;
 pub mod filterset;
 pub mod functions;
 pub mod plan;
+pub mod planner;
 pub mod shadow;
 pub mod stats;
 pub mod store;
