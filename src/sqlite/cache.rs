@@ -25,7 +25,7 @@ use super::config::quote_ident;
 use super::ffi::ValueType;
 use super::shadow;
 use super::stats;
-use super::store::{config_int, damaged, load, params, IndexState};
+use super::store::{config_int, damaged, load, params, IndexState, Sql};
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
 use crate::hnsw::{codec, Scratch};
@@ -48,11 +48,7 @@ impl VecTable {
     }
 
     pub fn stored_generation(&mut self) -> Result<i64> {
-        let sql = format!(
-            "SELECT value FROM {} WHERE key = 'generation'",
-            self.names.q("config")
-        );
-        let mut st = self.take_stmt(&sql)?;
+        let mut st = self.take(Sql::Generation)?;
         let r = (|| {
             if st.step()? && st.column_type(0) == ValueType::Integer {
                 Ok(st.column_i64(0))
@@ -63,7 +59,7 @@ impl VecTable {
                 )))
             }
         })();
-        self.put_stmt(sql, st);
+        self.put(Sql::Generation, st);
         r
     }
 
@@ -263,16 +259,13 @@ impl VecTable {
         };
         let entry = st.hnsw.entry();
         if rebuilt {
-            self.db
-                .exec(&format!("DELETE FROM {}", self.names.q("graph")))?;
+            let mut s = self.take(Sql::NodesClear)?;
+            let r = s.run();
+            self.put(Sql::NodesClear, s);
+            r?;
         }
-        let up = format!(
-            "INSERT OR REPLACE INTO {}(slot, rowid, node) VALUES (?1, ?2, ?3)",
-            self.names.q("graph")
-        );
-        let del = format!("DELETE FROM {} WHERE slot = ?1", self.names.q("graph"));
-        let mut ups = self.take_stmt(&up)?;
-        let mut dels = self.take_stmt(&del)?;
+        let mut ups = self.take(Sql::NodeUpsert)?;
+        let mut dels = self.take(Sql::NodeDelete)?;
         let st = self.index.as_ref().expect("checked");
         let r = (|| -> Result<()> {
             for &slot in &dirty {
@@ -290,8 +283,8 @@ impl VecTable {
             }
             Ok(())
         })();
-        self.put_stmt(up, ups);
-        self.put_stmt(del, dels);
+        self.put(Sql::NodeUpsert, ups);
+        self.put(Sql::NodeDelete, dels);
         r?;
         let gen = self.index.as_ref().map_or(0, |st| st.hnsw.tag()) + 1;
         // One row per statement: a multi-row write would use a statement journal,
@@ -299,11 +292,7 @@ impl VecTable {
         // statement's pager savepoint early, so a failing outer statement would
         // undo the rest of this flush (found by the model fuzzer). Every statement
         // of a flush writes one row or deletes without a constraint to check.
-        let sql = format!(
-            "INSERT OR REPLACE INTO {}(key, value) VALUES (?1, ?2)",
-            self.names.q("config")
-        );
-        let mut s = self.take_stmt(&sql)?;
+        let mut s = self.take(Sql::ConfigSet)?;
         let r = (|| -> Result<()> {
             s.bind_text(1, b"entry")?;
             match entry {
@@ -315,14 +304,10 @@ impl VecTable {
             s.bind_i64(2, gen)?;
             s.run()
         })();
-        self.put_stmt(sql, s);
+        self.put(Sql::ConfigSet, s);
         r?;
         // The change log other connections catch up from.
-        let sql = format!(
-            "INSERT OR REPLACE INTO {}(generation, slots) VALUES (?1, ?2)",
-            self.names.q("log")
-        );
-        let mut s = self.take_stmt(&sql)?;
+        let mut s = self.take(Sql::LogInsert)?;
         let r = (|| -> Result<()> {
             s.bind_i64(1, gen)?;
             if rebuilt {
@@ -333,15 +318,11 @@ impl VecTable {
             }
             s.run()
         })();
-        self.put_stmt(sql, s);
+        self.put(Sql::LogInsert, s);
         r?;
-        let sql = format!("DELETE FROM {} WHERE generation <= ?1", self.names.q("log"));
-        let mut s = self.take_stmt(&sql)?;
-        let r = (|| -> Result<()> {
-            s.bind_i64(1, gen - LOG_KEEP)?;
-            s.run()
-        })();
-        self.put_stmt(sql, s);
+        let mut s = self.take(Sql::LogTrim)?;
+        let r = s.bind_i64(1, gen - LOG_KEEP).and_then(|_| s.run());
+        self.put(Sql::LogTrim, s);
         r?;
         if let Some(st) = self.index.as_mut() {
             st.hnsw.clear_dirty();

@@ -8,6 +8,7 @@ use super::config::quote_ident;
 use super::ffi::{self, Ctx, OwnedValue, Stmt, Value, ValueType};
 use super::plan::{Arg, Op, Plan};
 use super::planner::{self, int_param, Bound, Combos};
+use super::store::Sql;
 use super::vtab::VecTable;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
@@ -338,25 +339,19 @@ fn select_list(t: &VecTable, reads_vector: bool) -> String {
 }
 
 fn fetch_row(t: &mut VecTable, rowid: i64) -> Result<Vec<OwnedValue>> {
-    let mut cols = vec![quote_ident(&t.cfg.vector_name)];
-    cols.extend(t.cfg.meta.iter().map(|m| quote_ident(&m.name)));
-    let sql = format!(
-        "SELECT {} FROM {} WHERE rowid = ?1",
-        cols.join(", "),
-        t.names.q("rows")
-    );
-    let mut st = t.take_stmt(&sql)?;
+    let n = 1 + t.cfg.meta.len();
+    let mut st = t.take(Sql::RowFetch)?;
     let r = (|| {
         st.bind_i64(1, rowid)?;
-        let mut out = Vec::with_capacity(cols.len());
+        let mut out = Vec::with_capacity(n);
         if st.step()? {
-            for i in 0..cols.len() {
+            for i in 0..n {
                 out.push(OwnedValue::from_value(st.column_value(i)));
             }
         }
         Ok(out)
     })();
-    t.put_stmt(sql, st);
+    t.put(Sql::RowFetch, st);
     r
 }
 

@@ -3,7 +3,7 @@
 //! index state a table keeps.
 
 use super::config::{quote_ident, TableConfig};
-use super::ffi::{Db, ValueType};
+use super::ffi::{Db, Stmt, ValueType};
 use super::shadow::{self, Names};
 use crate::error::{Error, Result};
 use crate::hnsw::{Hnsw, Params, Scratch};
@@ -148,4 +148,145 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
         }
     }
     Ok((h, problems))
+}
+
+/// Every fixed statement veclite runs on a table's shadow tables, by name (as
+/// FTS5's `aStmt[FTS5_STMT_*]`): prepared once per table object on first use and
+/// kept. Statements whose text depends on the query (the pushed-down filters, an
+/// UPDATE of some columns) are kept in a small least-recently-used cache instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sql {
+    /// `T_config`: the stored generation.
+    Generation,
+    /// `T_config`: one entry (key ?1, value ?2).
+    ConfigSet,
+    /// `T_graph`: one node (slot ?1, rowid ?2, node ?3).
+    NodeUpsert,
+    /// `T_graph`: the node in slot ?1.
+    NodeDelete,
+    /// `T_graph`: every node (before a rebuild writes the whole graph).
+    NodesClear,
+    /// `T_log`: the slots a flush wrote (generation ?1, slots ?2 or NULL).
+    LogInsert,
+    /// `T_log`: entries at or below generation ?1.
+    LogTrim,
+    /// `T_rows`: does rowid ?1 exist.
+    RowExists,
+    /// `T_rows`: delete rowid ?1.
+    RowDelete,
+    /// `T_rows`: the vector of rowid ?1.
+    RowVector,
+    /// `T_rows`: the vector and metadata of rowid ?1.
+    RowFetch,
+    /// `T_rows`: a new row (rowid ?1 or NULL, vector ?2, metadata ?3...).
+    RowInsert,
+}
+
+const N_SQL: usize = 12;
+
+impl Sql {
+    fn text(self, names: &Names, cfg: &TableConfig) -> String {
+        let v = quote_ident(&cfg.vector_name);
+        let meta: Vec<String> = cfg.meta.iter().map(|m| quote_ident(&m.name)).collect();
+        match self {
+            Sql::Generation => format!(
+                "SELECT value FROM {} WHERE key = 'generation'",
+                names.q("config")
+            ),
+            Sql::ConfigSet => format!(
+                "INSERT OR REPLACE INTO {}(key, value) VALUES (?1, ?2)",
+                names.q("config")
+            ),
+            Sql::NodeUpsert => format!(
+                "INSERT OR REPLACE INTO {}(slot, rowid, node) VALUES (?1, ?2, ?3)",
+                names.q("graph")
+            ),
+            Sql::NodeDelete => format!("DELETE FROM {} WHERE slot = ?1", names.q("graph")),
+            Sql::NodesClear => format!("DELETE FROM {}", names.q("graph")),
+            Sql::LogInsert => format!(
+                "INSERT OR REPLACE INTO {}(generation, slots) VALUES (?1, ?2)",
+                names.q("log")
+            ),
+            Sql::LogTrim => format!("DELETE FROM {} WHERE generation <= ?1", names.q("log")),
+            Sql::RowExists => format!("SELECT 1 FROM {} WHERE rowid = ?1", names.q("rows")),
+            Sql::RowDelete => format!("DELETE FROM {} WHERE rowid = ?1", names.q("rows")),
+            Sql::RowVector => format!("SELECT {v} FROM {} WHERE rowid = ?1", names.q("rows")),
+            Sql::RowFetch => {
+                let mut cols = vec![v];
+                cols.extend(meta);
+                format!(
+                    "SELECT {} FROM {} WHERE rowid = ?1",
+                    cols.join(", "),
+                    names.q("rows")
+                )
+            }
+            Sql::RowInsert => {
+                let mut cols = vec!["rowid".to_string(), v];
+                cols.extend(meta);
+                let params: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+                format!(
+                    "INSERT INTO {}({}) VALUES ({})",
+                    names.q("rows"),
+                    cols.join(", "),
+                    params.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// How many query-dependent statements a table keeps.
+const DYNAMIC_KEEP: usize = 32;
+
+/// A table object's prepared statements.
+pub struct Statements {
+    fixed: [Option<Stmt>; N_SQL],
+    /// Query-dependent statements by SQL text, least recently used first.
+    dynamic: Vec<(String, Stmt)>,
+}
+
+impl Default for Statements {
+    fn default() -> Self {
+        Statements {
+            fixed: std::array::from_fn(|_| None),
+            dynamic: Vec::new(),
+        }
+    }
+}
+
+impl Statements {
+    /// Statement `id`, prepared on first use. Give it back with [`put`](Self::put).
+    pub fn take(&mut self, db: Db, names: &Names, cfg: &TableConfig, id: Sql) -> Result<Stmt> {
+        match self.fixed[id as usize].take() {
+            Some(s) => Ok(s),
+            None => db.prepare(&id.text(names, cfg), true),
+        }
+    }
+
+    pub fn put(&mut self, id: Sql, mut stmt: Stmt) {
+        stmt.reset();
+        self.fixed[id as usize] = Some(stmt);
+    }
+
+    /// A query-dependent statement, from the cache or freshly prepared. Give it
+    /// back with [`put_sql`](Self::put_sql).
+    pub fn take_sql(&mut self, db: Db, sql: &str) -> Result<Stmt> {
+        match self.dynamic.iter().position(|(s, _)| s == sql) {
+            Some(i) => Ok(self.dynamic.remove(i).1),
+            None => db.prepare(sql, true),
+        }
+    }
+
+    pub fn put_sql(&mut self, sql: String, mut stmt: Stmt) {
+        stmt.reset();
+        if self.dynamic.len() >= DYNAMIC_KEEP {
+            self.dynamic.remove(0);
+        }
+        self.dynamic.push((sql, stmt));
+    }
+
+    /// Drops every statement (the tables are dropped or renamed).
+    pub fn clear(&mut self) {
+        *self = Statements::default();
+    }
 }

@@ -1,13 +1,11 @@
 //! The vector table: create/connect/destroy/rename and writes (xUpdate).
 
-use std::collections::HashMap;
-
 use super::commands::{FLUSH_COMMAND, REBUILD_COMMAND};
 use super::config::{self, quote_ident, TableConfig};
 use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
 use super::plan::Layout;
 use super::shadow::{self, Names};
-use super::store::IndexState;
+use super::store::{IndexState, Sql, Statements};
 use super::txn::Txn;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
@@ -17,7 +15,7 @@ pub struct VecTable {
     pub db: Db,
     pub names: Names,
     pub cfg: TableConfig,
-    stmts: HashMap<String, Stmt>,
+    stmts: Statements,
     format_checked: bool,
     /// Row-count estimate for the planner (refreshed by full scans and KNN queries).
     pub est_rows: f64,
@@ -42,7 +40,7 @@ impl VecTable {
                 table: table.to_string(),
             },
             cfg,
-            stmts: HashMap::new(),
+            stmts: Statements::default(),
             format_checked: false,
             est_rows: 100_000.0,
             index: None,
@@ -164,21 +162,23 @@ impl VecTable {
         Ok(())
     }
 
-    /// A prepared statement for `sql`, from the cache or freshly prepared. Give it
-    /// back with [`put_stmt`](Self::put_stmt).
-    pub fn take_stmt(&mut self, sql: &str) -> Result<Stmt> {
-        match self.stmts.remove(sql) {
-            Some(s) => Ok(s),
-            None => self.db.prepare(sql, true),
-        }
+    /// The named statement `id` (see store.rs). Give it back with [`put`](Self::put).
+    pub fn take(&mut self, id: Sql) -> Result<Stmt> {
+        self.stmts.take(self.db, &self.names, &self.cfg, id)
     }
 
-    pub fn put_stmt(&mut self, sql: String, mut stmt: Stmt) {
-        stmt.reset();
-        if self.stmts.len() > 64 {
-            self.stmts.clear();
-        }
-        self.stmts.insert(sql, stmt);
+    pub fn put(&mut self, id: Sql, stmt: Stmt) {
+        self.stmts.put(id, stmt);
+    }
+
+    /// A query-dependent statement for `sql` (filters, an UPDATE of some columns),
+    /// from the table's small cache. Give it back with [`put_stmt`](Self::put_stmt).
+    pub fn take_stmt(&mut self, sql: &str) -> Result<Stmt> {
+        self.stmts.take_sql(self.db, sql)
+    }
+
+    pub fn put_stmt(&mut self, sql: String, stmt: Stmt) {
+        self.stmts.put_sql(sql, stmt);
     }
 
     /// Refuses tables written in a newer format, once per connection.
@@ -265,32 +265,23 @@ impl VecTable {
     }
 
     fn rowid_exists(&mut self, rowid: i64) -> Result<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE rowid = ?1", self.names.q("rows"));
-        let mut st = self.take_stmt(&sql)?;
-        st.bind_i64(1, rowid)?;
-        let r = st.step();
-        self.put_stmt(sql, st);
+        let mut st = self.take(Sql::RowExists)?;
+        let r = st.bind_i64(1, rowid).and_then(|_| st.step());
+        self.put(Sql::RowExists, st);
         r
     }
 
     fn delete_row(&mut self, rowid: i64) -> Result<()> {
-        let sql = format!("DELETE FROM {} WHERE rowid = ?1", self.names.q("rows"));
-        let mut st = self.take_stmt(&sql)?;
-        st.bind_i64(1, rowid)?;
-        let r = st.run();
-        self.put_stmt(sql, st);
+        let mut st = self.take(Sql::RowDelete)?;
+        let r = st.bind_i64(1, rowid).and_then(|_| st.run());
+        self.put(Sql::RowDelete, st);
         r?;
         self.index()?.hnsw.delete(rowid);
         Ok(())
     }
 
     fn stored_vector(&mut self, rowid: i64) -> Result<Vec<f32>> {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE rowid = ?1",
-            quote_ident(&self.cfg.vector_name),
-            self.names.q("rows")
-        );
-        let mut st = self.take_stmt(&sql)?;
+        let mut st = self.take(Sql::RowVector)?;
         let r = (|| {
             st.bind_i64(1, rowid)?;
             if !st.step()? {
@@ -306,7 +297,7 @@ impl VecTable {
                 ))
             })
         })();
-        self.put_stmt(sql, st);
+        self.put(Sql::RowVector, st);
         r
     }
 
@@ -448,18 +439,7 @@ impl VecTable {
             if let Some(r) = new_rowid {
                 self.resolve_conflict(r)?;
             }
-            let cols: Vec<String> = std::iter::once("rowid".to_string())
-                .chain(std::iter::once(quote_ident(&self.cfg.vector_name)))
-                .chain(self.cfg.meta.iter().map(|m| quote_ident(&m.name)))
-                .collect();
-            let params: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            let sql = format!(
-                "INSERT INTO {}({}) VALUES ({})",
-                self.names.q("rows"),
-                cols.join(", "),
-                params.join(", ")
-            );
-            let mut st = self.take_stmt(&sql)?;
+            let mut st = self.take(Sql::RowInsert)?;
             let r = (|| {
                 match new_rowid {
                     Some(r) => st.bind_i64(1, r)?,
@@ -474,7 +454,7 @@ impl VecTable {
                 }
                 st.run()
             })();
-            self.put_stmt(sql, st);
+            self.put(Sql::RowInsert, st);
             r?;
             let rowid = self.db.last_insert_rowid();
             let v = new_vector.expect("insert has a vector");
