@@ -44,56 +44,21 @@ impl Hnsw {
                 }
             }
         }
-        if level == 0 {
-            let b = slot as usize * (self.m0 + 1);
-            self.links0[b] = n as u32;
-            self.links0[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
-        } else {
-            let w = self.p.m + 1;
-            let u = &mut self.upper[slot as usize];
-            let b = (level - 1) * w;
-            u[b] = n as u32;
-            u[b + 1..b + 1 + n].copy_from_slice(&ids[..n]);
-        }
+        self.nodes.set_list(slot, level, &ids[..n]);
     }
 
     fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> u32 {
-        let w = self.p.m + 1;
         let slot = match self.free.pop_first() {
-            Some(s) => {
-                self.touch(s);
-                let i = s as usize;
-                let d = self.p.dims;
-                self.vectors[i * d..(i + 1) * d].copy_from_slice(v);
-                s
-            }
+            Some(s) => s,
             None => {
-                let s = self.levels.len() as u32;
-                if self.levels.len() == self.levels.capacity() {
-                    // Grow by an eighth (not by doubling) so a large index carries
-                    // at most ~12% of spare capacity.
-                    self.reserve(self.levels.len() + (self.levels.len() / 8).max(1024));
-                }
-                self.levels.push(FREE);
-                self.deleted.push(false);
-                self.rowids.push(0);
-                self.links0.resize(self.links0.len() + self.m0 + 1, 0);
-                self.upper.push(Vec::new());
-                self.vectors.extend_from_slice(v);
-                if let Some(il) = self.inlinks.as_mut() {
-                    il.push(Vec::new());
-                }
-                self.touch(s);
+                let s = self.nodes.len() as u32;
+                self.grow_to(s as usize + 1);
                 s
             }
         };
-        let i = slot as usize;
-        self.levels[i] = level;
-        self.deleted[i] = false;
-        self.rowids[i] = rowid;
-        let b = i * (self.m0 + 1);
-        self.links0[b] = 0;
-        self.upper[i] = vec![0; level as usize * w];
+        self.touch(slot);
+        self.nodes.vector_mut(slot).copy_from_slice(v);
+        self.nodes.init(slot, rowid, level);
         self.map.insert(rowid, slot);
         slot
     }
@@ -215,7 +180,7 @@ impl Hnsw {
         self.frame();
         let slot = self.map.remove(&rowid).expect("checked");
         self.touch(slot);
-        self.deleted[slot as usize] = true;
+        self.nodes.deleted[slot as usize] = true;
         self.n_tombstones += 1;
         self.touch_meta();
         true
@@ -233,12 +198,12 @@ impl Hnsw {
             return;
         }
         self.frame();
-        let n = self.levels.len();
+        let n = self.nodes.levels.len();
         if self.inlinks.is_none() {
             self.inlinks = Some(self.compute_inlinks());
         }
         let tombs: Vec<u32> = (0..n as u32)
-            .filter(|&s| self.levels[s as usize] != FREE && self.deleted[s as usize])
+            .filter(|&s| self.nodes.levels[s as usize] != FREE && self.nodes.deleted[s as usize])
             .collect();
         // The live nodes that link to a tombstone, in slot order (the order a scan
         // of the whole graph would repair them in).
@@ -247,24 +212,26 @@ impl Hnsw {
             tombs
                 .iter()
                 .flat_map(|&t| il[t as usize].iter().copied())
-                .filter(|&s| self.levels[s as usize] != FREE && !self.deleted[s as usize])
+                .filter(|&s| {
+                    self.nodes.levels[s as usize] != FREE && !self.nodes.deleted[s as usize]
+                })
                 .collect()
         };
         affected.sort_unstable();
         affected.dedup();
         self.purge_examined = affected.len();
         for s in affected {
-            let lvl = self.levels[s as usize];
+            let lvl = self.nodes.levels[s as usize];
             for lc in 0..=lvl as usize {
                 let cur = self.links(s, lc);
-                if !cur.iter().any(|&x| self.deleted[x as usize]) {
+                if !cur.iter().any(|&x| self.nodes.deleted[x as usize]) {
                     continue;
                 }
                 let mut pool: Vec<u32> = Vec::new();
                 for &x in cur {
-                    if self.deleted[x as usize] {
+                    if self.nodes.deleted[x as usize] {
                         for &y in self.links(x, lc) {
-                            if y != s && !self.deleted[y as usize] {
+                            if y != s && !self.nodes.deleted[y as usize] {
                                 pool.push(y);
                             }
                         }
@@ -310,10 +277,10 @@ impl Hnsw {
         if entry_dead {
             self.touch_meta();
             let best = (0..n as u32)
-                .filter(|&s| self.levels[s as usize] != FREE)
-                .max_by_key(|&s| (self.levels[s as usize], Reverse(s)));
+                .filter(|&s| self.nodes.levels[s as usize] != FREE)
+                .max_by_key(|&s| (self.nodes.levels[s as usize], Reverse(s)));
             self.entry = best;
-            self.max_level = best.map(|s| self.levels[s as usize]).unwrap_or(0);
+            self.max_level = best.map(|s| self.nodes.levels[s as usize]).unwrap_or(0);
         }
     }
 
@@ -336,9 +303,9 @@ impl Hnsw {
 
     /// The in-links of every slot, from one pass over the graph.
     fn compute_inlinks(&self) -> Vec<Vec<u32>> {
-        let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.levels.len()];
-        for s in 0..self.levels.len() as u32 {
-            let lvl = self.levels[s as usize];
+        let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.nodes.levels.len()];
+        for s in 0..self.nodes.levels.len() as u32 {
+            let lvl = self.nodes.levels[s as usize];
             if lvl == FREE {
                 continue;
             }
@@ -354,8 +321,8 @@ impl Hnsw {
     /// Marks `slot` free and empties its links (callers journal and file it).
     pub(super) fn clear_slot(&mut self, slot: u32) {
         let s = slot as usize;
-        if self.inlinks.is_some() && self.levels[s] != FREE {
-            for lc in 0..=self.levels[s] as usize {
+        if self.inlinks.is_some() && self.nodes.levels[s] != FREE {
+            for lc in 0..=self.nodes.levels[s] as usize {
                 let out: Vec<u32> = self.links(slot, lc).to_vec();
                 if let Some(il) = self.inlinks.as_mut() {
                     for o in out {
@@ -364,9 +331,6 @@ impl Hnsw {
                 }
             }
         }
-        self.levels[s] = FREE;
-        self.deleted[s] = false;
-        self.links0[s * (self.m0 + 1)] = 0;
-        self.upper[s] = Vec::new();
+        self.nodes.clear(slot);
     }
 }

@@ -6,17 +6,8 @@
 
 use std::collections::HashSet;
 
+use super::nodes::Image;
 use super::{Hnsw, FREE};
-
-#[derive(Clone, Debug)]
-struct Image {
-    slot: u32,
-    level: u8,
-    deleted: bool,
-    rowid: i64,
-    links0: Vec<u32>,
-    upper: Vec<u32>,
-}
 
 #[derive(Clone, Debug)]
 pub(super) struct Frame {
@@ -59,7 +50,7 @@ impl Hnsw {
             images: Vec::new(),
             entry: self.entry,
             max_level: self.max_level,
-            n_slots: self.levels.len(),
+            n_slots: self.nodes.levels.len(),
             n_tombstones: self.n_tombstones,
             tag: self.tag,
         });
@@ -78,15 +69,7 @@ impl Hnsw {
                 return;
             }
         }
-        let b = s * (self.m0 + 1);
-        let img = Image {
-            slot,
-            level: self.levels[s],
-            deleted: self.deleted[s],
-            rowid: self.rowids[s],
-            links0: self.links0[b..b + self.m0 + 1].to_vec(),
-            upper: self.upper[s].clone(),
-        };
+        let img = self.nodes.image(slot);
         self.journal
             .last_mut()
             .expect("frame() made one")
@@ -128,23 +111,9 @@ impl Hnsw {
     fn restore_frame(&mut self, f: Frame) {
         self.inlinks = None;
         for img in f.images.into_iter().rev() {
-            let s = img.slot as usize;
-            if s >= self.levels.len() {
-                continue;
-            }
-            self.levels[s] = img.level;
-            self.deleted[s] = img.deleted;
-            self.rowids[s] = img.rowid;
-            let b = s * (self.m0 + 1);
-            self.links0[b..b + self.m0 + 1].copy_from_slice(&img.links0);
-            self.upper[s] = img.upper;
+            self.nodes.restore(img);
         }
-        self.levels.truncate(f.n_slots);
-        self.deleted.truncate(f.n_slots);
-        self.rowids.truncate(f.n_slots);
-        self.upper.truncate(f.n_slots);
-        self.links0.truncate(f.n_slots * (self.m0 + 1));
-        self.vectors.truncate(f.n_slots * self.p.dims);
+        self.nodes.truncate(f.n_slots);
         self.entry = f.entry;
         self.max_level = f.max_level;
         self.n_tombstones = f.n_tombstones;
@@ -158,15 +127,16 @@ impl Hnsw {
         // commit (a rollback may bring them back with their vectors); those the
         // rollback brought back are live again.
         let pending: HashSet<u32> = self.pending_free.iter().copied().collect();
-        self.pending_free
-            .retain(|&s| (s as usize) < self.levels.len() && self.levels[s as usize] == FREE);
-        for s in 0..self.levels.len() {
-            if self.levels[s] == FREE {
+        self.pending_free.retain(|&s| {
+            (s as usize) < self.nodes.levels.len() && self.nodes.levels[s as usize] == FREE
+        });
+        for s in 0..self.nodes.levels.len() {
+            if self.nodes.levels[s] == FREE {
                 if !pending.contains(&(s as u32)) {
                     self.free.insert(s as u32);
                 }
-            } else if !self.deleted[s] {
-                self.map.insert(self.rowids[s], s as u32);
+            } else if !self.nodes.deleted[s] {
+                self.map.insert(self.nodes.rowids[s], s as u32);
             }
         }
     }

@@ -15,27 +15,14 @@ impl Hnsw {
         if s > 50_000_000 {
             return Err(format!("node {slot}: slot number out of range"));
         }
-        if s >= self.levels.len() {
-            let n = s + 1;
-            if n > self.levels.capacity() {
-                let extra = (n - self.levels.len()).max(self.levels.len() / 8).max(1024);
-                self.reserve(self.levels.len() + extra);
-            }
-            self.levels.resize(n, FREE);
-            self.deleted.resize(n, false);
-            self.rowids.resize(n, 0);
-            self.links0.resize(n * (self.m0 + 1), 0);
-            self.upper.resize(n, Vec::new());
-            self.vectors.resize(n * self.p.dims, 0.0);
-        }
-        if self.levels[s] != FREE {
+        self.grow_to(s + 1);
+        if self.nodes.levels[s] != FREE {
             return Err(format!("node {slot} appears twice"));
         }
         let (m, m0) = (self.p.m, self.m0);
         let level = codec::level_of(node).map_err(|e| format!("node {slot}: {e}"))?;
         let mut upper = vec![0u32; level * (m + 1)];
-        let b0 = s * (m0 + 1);
-        let links0 = &mut self.links0[b0..b0 + m0 + 1];
+        let links0 = self.nodes.list_mut(slot, 0);
         codec::decode_with(
             node,
             |l| if l == 0 { m0 } else { m },
@@ -52,9 +39,9 @@ impl Hnsw {
             },
         )
         .map_err(|e| format!("node {slot}: {e}"))?;
-        self.levels[s] = level as u8;
-        self.rowids[s] = rowid;
-        self.upper[s] = upper;
+        self.nodes.levels[s] = level as u8;
+        self.nodes.rowids[s] = rowid;
+        self.nodes.upper[s] = upper;
         if self.map.insert(rowid, slot).is_some() {
             return Err(format!("rowid {rowid} has two nodes"));
         }
@@ -67,9 +54,7 @@ impl Hnsw {
         let Some(&slot) = self.map.get(&rowid) else {
             return false;
         };
-        let d = self.p.dims;
-        let s = slot as usize;
-        let dst = &mut self.vectors[s * d..(s + 1) * d];
+        let dst = self.nodes.vector_mut(slot);
         for (x, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
             *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
@@ -110,13 +95,13 @@ impl Hnsw {
     pub fn apply_free(&mut self, slot: u32) {
         self.inlinks = None;
         let s = slot as usize;
-        if s >= self.levels.len() || self.levels[s] == FREE {
-            if s < self.levels.len() {
+        if s >= self.nodes.levels.len() || self.nodes.levels[s] == FREE {
+            if s < self.nodes.levels.len() {
                 self.free.insert(slot);
             }
             return;
         }
-        let r = self.rowids[s];
+        let r = self.nodes.rowids[s];
         if self.map.get(&r) == Some(&slot) {
             self.map.remove(&r);
         }
@@ -126,8 +111,8 @@ impl Hnsw {
 
     /// All free slots (after loading or catching up; no transaction is open).
     fn free_slots(&self) -> BTreeSet<u32> {
-        (0..self.levels.len() as u32)
-            .filter(|&s| self.levels[s as usize] == FREE)
+        (0..self.nodes.levels.len() as u32)
+            .filter(|&s| self.nodes.levels[s as usize] == FREE)
             .collect()
     }
 
@@ -135,7 +120,7 @@ impl Hnsw {
     pub fn finish_apply(&mut self, entry: Option<u32>, changed: &[u32]) -> Result<(), String> {
         self.entry = entry;
         self.max_level = entry
-            .and_then(|e| self.levels.get(e as usize).copied())
+            .and_then(|e| self.nodes.levels.get(e as usize).copied())
             .unwrap_or(0);
         if let Some(e) = entry {
             if !self.is_live(e) {
@@ -146,15 +131,20 @@ impl Hnsw {
             if !self.is_live(s) {
                 continue;
             }
-            for lc in 0..=self.levels[s as usize] as usize {
+            for lc in 0..=self.nodes.levels[s as usize] as usize {
                 for &x in self.links(s, lc) {
-                    if !self.is_live(x) || (self.levels[x as usize] as usize) < lc {
+                    if !self.is_live(x) || (self.nodes.levels[x as usize] as usize) < lc {
                         return Err(format!("node {s}: link to {x} at level {lc}"));
                     }
                 }
             }
         }
-        if self.levels.iter().any(|&l| l != FREE && l > self.max_level) {
+        if self
+            .nodes
+            .levels
+            .iter()
+            .any(|&l| l != FREE && l > self.max_level)
+        {
             return Err("entry point is not on the top level".into());
         }
         self.free = self.free_slots();
@@ -167,7 +157,7 @@ impl Hnsw {
         self.free = self.free_slots();
         self.entry = entry;
         self.max_level = entry
-            .map(|e| self.levels.get(e as usize).copied().unwrap_or(0))
+            .map(|e| self.nodes.levels.get(e as usize).copied().unwrap_or(0))
             .unwrap_or(0);
         let problems = self.check();
         if let Some(p) = problems.first() {
@@ -189,20 +179,20 @@ impl Hnsw {
     /// Structural problems: links to free or missing slots, levels, entry point.
     pub fn check(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let n = self.levels.len();
+        let n = self.nodes.levels.len();
         match self.entry {
             None if !self.map.is_empty() => {
                 out.push("no entry point but the index has rows".into())
             }
-            Some(e) if (e as usize) >= n || self.levels[e as usize] == FREE => {
+            Some(e) if (e as usize) >= n || self.nodes.levels[e as usize] == FREE => {
                 out.push(format!("entry point {e} is not a live node"))
             }
             Some(e) => {
                 let top = (0..n)
-                    .filter(|&s| self.levels[s] != FREE)
-                    .map(|s| self.levels[s])
+                    .filter(|&s| self.nodes.levels[s] != FREE)
+                    .map(|s| self.nodes.levels[s])
                     .max();
-                if top != Some(self.levels[e as usize]) {
+                if top != Some(self.nodes.levels[e as usize]) {
                     out.push(format!("entry point {e} is not on the top level"));
                 }
             }
@@ -211,7 +201,7 @@ impl Hnsw {
         let mut seen: Vec<u32> = vec![0; n];
         let mut tag: u32 = 0;
         for s in 0..n {
-            let lvl = self.levels[s];
+            let lvl = self.nodes.levels[s];
             if lvl == FREE {
                 continue;
             }
@@ -223,12 +213,12 @@ impl Hnsw {
                 let l = self.links(s as u32, lc);
                 tag = tag.wrapping_add(1);
                 for &x in l {
-                    if x as usize >= n || self.levels[x as usize] == FREE {
+                    if x as usize >= n || self.nodes.levels[x as usize] == FREE {
                         out.push(format!(
                             "node {s} (rowid {}): link to missing node {x} at level {lc}",
-                            self.rowids[s]
+                            self.nodes.rowids[s]
                         ));
-                    } else if (self.levels[x as usize] as usize) < lc {
+                    } else if (self.nodes.levels[x as usize] as usize) < lc {
                         out.push(format!(
                             "node {s}: link to node {x} at level {lc} above that node's level"
                         ));
@@ -261,7 +251,7 @@ impl Hnsw {
     fn unreachable_problem(&self) -> Option<String> {
         let e = self.entry?;
         let live = self.map.len() + self.n_tombstones;
-        let mut seen = vec![false; self.levels.len()];
+        let mut seen = vec![false; self.nodes.levels.len()];
         let mut stack = vec![e];
         seen[e as usize] = true;
         let mut reached = 0usize;
@@ -269,7 +259,7 @@ impl Hnsw {
             reached += 1;
             for &x in self.links(s, 0) {
                 let xi = x as usize;
-                if xi < seen.len() && !seen[xi] && self.levels[xi] != FREE {
+                if xi < seen.len() && !seen[xi] && self.nodes.levels[xi] != FREE {
                     seen[xi] = true;
                     stack.push(x);
                 }

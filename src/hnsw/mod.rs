@@ -23,7 +23,8 @@
 //!   the others.
 //!
 //! Files: this one holds the [`Hnsw`] struct, [`Params`] and the slot accessors;
-//! `graph` the structure changes (insert, delete, purge, links), `search` the walks
+//! `nodes` the per-slot arrays (one grow, truncate and clear path); `graph` the
+//! structure changes (insert, delete, purge, links), `search` the walks
 //! and exact search, `journal` the savepoint journal and dirty tracking, `load`
 //! loading, catching up and the check, `codec` the stored node format, `builder`
 //! the parallel build of a fresh index.
@@ -33,6 +34,7 @@ pub mod codec;
 mod graph;
 mod journal;
 mod load;
+mod nodes;
 mod search;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -43,6 +45,7 @@ pub use graph::InsertPlan;
 pub use search::{Cand, Scratch};
 
 use journal::Frame;
+use nodes::Nodes;
 
 /// Level value of a free slot.
 pub const FREE: u8 = u8::MAX;
@@ -63,12 +66,7 @@ pub struct Hnsw {
     m0: usize,
     ml: f64,
     kern: &'static Kernels,
-    vectors: Vec<f32>,
-    rowids: Vec<i64>,
-    levels: Vec<u8>,
-    deleted: Vec<bool>,
-    links0: Vec<u32>,
-    upper: Vec<Vec<u32>>,
+    nodes: Nodes,
     map: HashMap<i64, u32>,
     free: BTreeSet<u32>,
     /// Slots freed by purge in the current transaction: reusable after commit.
@@ -107,16 +105,11 @@ impl Hnsw {
         assert!(p.m >= 2 && p.dims >= 1);
         let ml = 1.0 / (p.m as f64).ln();
         Hnsw {
+            nodes: Nodes::new(p.dims, p.m, 2 * p.m),
             m0: 2 * p.m,
             ml,
             kern: distance::kernels(),
             p,
-            vectors: Vec::new(),
-            rowids: Vec::new(),
-            levels: Vec::new(),
-            deleted: Vec::new(),
-            links0: Vec::new(),
-            upper: Vec::new(),
             map: HashMap::new(),
             free: BTreeSet::new(),
             pending_free: Vec::new(),
@@ -135,14 +128,18 @@ impl Hnsw {
 
     /// Reserves room for `n` slots in total (exactly, no doubling).
     pub fn reserve(&mut self, n: usize) {
-        let extra = n.saturating_sub(self.levels.len());
-        self.levels.reserve_exact(extra);
-        self.deleted.reserve_exact(extra);
-        self.rowids.reserve_exact(extra);
-        self.upper.reserve_exact(extra);
-        self.links0.reserve_exact(extra * (self.m0 + 1));
-        self.vectors.reserve_exact(extra * self.p.dims);
+        let extra = self.nodes.reserve(n);
         self.map.reserve(extra);
+    }
+
+    /// Grows the node arrays to at least `n` slots (the new ones free), reserving
+    /// room in the row map along with them.
+    fn grow_to(&mut self, n: usize) {
+        let extra = self.nodes.grow_to(n);
+        self.map.reserve(extra);
+        if let Some(il) = self.inlinks.as_mut() {
+            il.resize(n.max(il.len()), Vec::new());
+        }
     }
 
     pub fn params(&self) -> &Params {
@@ -156,7 +153,7 @@ impl Hnsw {
         self.map.is_empty()
     }
     pub fn n_slots(&self) -> usize {
-        self.levels.len()
+        self.nodes.len()
     }
     pub fn entry(&self) -> Option<u32> {
         self.entry
@@ -171,26 +168,18 @@ impl Hnsw {
         self.map.get(&rowid).copied()
     }
     pub fn level_of_slot(&self, slot: u32) -> u8 {
-        self.levels[slot as usize]
+        self.nodes.levels[slot as usize]
     }
     pub fn rowid_of_slot(&self, slot: u32) -> i64 {
-        self.rowids[slot as usize]
+        self.nodes.rowids[slot as usize]
     }
     pub fn is_live(&self, slot: u32) -> bool {
-        (slot as usize) < self.levels.len() && self.levels[slot as usize] != FREE
+        (slot as usize) < self.nodes.levels.len() && self.nodes.levels[slot as usize] != FREE
     }
 
     /// Bytes held by the index (vectors, links, maps), for veclite_info.
     pub fn memory_bytes(&self) -> usize {
-        self.vectors.capacity() * 4
-            + self.links0.capacity() * 4
-            + self
-                .upper
-                .iter()
-                .map(|u| u.capacity() * 4 + 24)
-                .sum::<usize>()
-            + self.rowids.capacity() * 8
-            + self.levels.capacity() * 2
+        self.nodes.memory_bytes()
             + self.map.capacity() * 16
             + self.inlinks.as_ref().map_or(0, |il| {
                 il.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>()
@@ -206,8 +195,7 @@ impl Hnsw {
 
     #[inline]
     pub fn vector(&self, slot: u32) -> &[f32] {
-        let d = self.p.dims;
-        &self.vectors[slot as usize * d..(slot as usize + 1) * d]
+        self.nodes.vector(slot)
     }
 
     /// The query as the index compares it (normalised under cosine).
@@ -235,19 +223,6 @@ impl Hnsw {
     }
 
     pub fn links(&self, slot: u32, level: usize) -> &[u32] {
-        if level == 0 {
-            let b = slot as usize * (self.m0 + 1);
-            let n = self.links0[b] as usize;
-            &self.links0[b + 1..b + 1 + n]
-        } else {
-            let w = self.p.m + 1;
-            let u = &self.upper[slot as usize];
-            let b = (level - 1) * w;
-            if b >= u.len() {
-                return &[];
-            }
-            let n = u[b] as usize;
-            &u[b + 1..b + 1 + n]
-        }
+        self.nodes.links(slot, level)
     }
 }

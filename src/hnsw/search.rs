@@ -112,14 +112,14 @@ impl Hnsw {
         admit: &F,
         construction: bool,
     ) -> Vec<Cand> {
-        sc.reset(self.levels.len());
-        let ok = |id: u32| (construction || !self.deleted[id as usize]) && admit(id);
+        sc.reset(self.nodes.levels.len());
+        let ok = |id: u32| (construction || !self.nodes.deleted[id as usize]) && admit(id);
         let dims = self.p.dims;
         let metric = self.p.metric;
         let kernel = metric.kernel(self.kern);
         let dist = |id: u32| -> f32 {
             let i = id as usize * dims;
-            metric.score_of(kernel(q, &self.vectors[i..i + dims]))
+            metric.score_of(kernel(q, &self.nodes.vectors[i..i + dims]))
         };
         for &e in eps {
             if sc.visit(e.id) {
@@ -144,7 +144,7 @@ impl Hnsw {
             let links = self.links(cid, level);
             for (i, &n) in links.iter().enumerate() {
                 if let Some(&after) = links.get(i + 1) {
-                    prefetch(&self.vectors[after as usize * dims..]);
+                    prefetch(&self.nodes.vectors[after as usize * dims..]);
                 }
                 if !sc.visit(n) {
                     continue;
@@ -179,8 +179,8 @@ impl Hnsw {
         sc: &mut Scratch,
         admit: &F,
     ) -> Vec<Cand> {
-        sc.reset(self.levels.len());
-        let ok = |id: u32| !self.deleted[id as usize] && admit(id);
+        sc.reset(self.nodes.levels.len());
+        let ok = |id: u32| !self.nodes.deleted[id as usize] && admit(id);
         let dims = self.p.dims;
         for &e in eps {
             if sc.visit(e.id) {
@@ -214,7 +214,7 @@ impl Hnsw {
             }
             for (i, &n) in next.iter().enumerate() {
                 if let Some(&after) = next.get(i + 1) {
-                    prefetch(&self.vectors[after as usize * dims..]);
+                    prefetch(&self.nodes.vectors[after as usize * dims..]);
                 }
                 let d = self.dist(q, n);
                 if d < bound {
@@ -297,7 +297,7 @@ impl Hnsw {
         };
         let mut out: Vec<(f32, i64)> = found
             .into_iter()
-            .map(|c| (c.d, self.rowids[c.id as usize]))
+            .map(|c| (c.d, self.nodes.rowids[c.id as usize]))
             .collect();
         out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         out.truncate(k);
@@ -313,10 +313,10 @@ impl Hnsw {
         admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
         let q = self.prepare_query(q);
-        let slots: Vec<u32> = (0..self.levels.len() as u32)
+        let slots: Vec<u32> = (0..self.nodes.levels.len() as u32)
             .filter(|&s| {
-                self.levels[s as usize] != FREE
-                    && !self.deleted[s as usize]
+                self.nodes.levels[s as usize] != FREE
+                    && !self.nodes.deleted[s as usize]
                     && admit.is_none_or(|f| f(s))
             })
             .collect();
@@ -331,13 +331,13 @@ impl Hnsw {
         let mut top = crate::topk::TopK::new(k);
         for (i, &s) in slots.iter().enumerate() {
             if let Some(&next) = slots.get(i + AHEAD) {
-                prefetch(&self.vectors[next as usize * dims..]);
+                prefetch(&self.nodes.vectors[next as usize * dims..]);
             }
             let d = self.dist(q, s);
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
-                    rowid: self.rowids[s as usize],
+                    rowid: self.nodes.rowids[s as usize],
                 });
             }
         }
