@@ -26,7 +26,7 @@ scripts/install_check.sh
 
 echo "== lints"
 cargo fmt --check
-cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --all-targets --features fuzzing -- -D warnings
 
 echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
@@ -38,7 +38,7 @@ echo "== Go (database/sql through mattn/go-sqlite3)"
 echo "== Rust tests"
 # (the tests link SQLite through rusqlite's bundled build, a dev-dependency; the
 # library itself links none)
-cargo test --release --lib --tests
+cargo test --release --features fuzzing --lib --tests
 echo "== the model fuzzer in a debug build (the transaction-state assertions are on)"
 VECLITE_FUZZ_OPS=3000 VECLITE_FUZZ_SEEDS=3 cargo test --test model_fuzz
 echo "== Rust: a program on the newest rusqlite (bundled SQLite) using veclite"

@@ -21,11 +21,20 @@
 
 pub mod distance;
 pub mod error;
+/// Entry points for the cargo-fuzz targets and the corpus replay test.
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hnsw;
-pub mod sqlite;
-pub mod topk;
+pub(crate) mod sqlite;
+pub(crate) mod topk;
 pub mod vector;
+
+/// Test hooks, not a stable API: the API-table slots veclite reads (checked against
+/// a real SQLite by `tests/api_slots.rs`).
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::sqlite::ffi::sys::{Api, SLOTS};
+}
 
 pub use error::{Error, Result};
 

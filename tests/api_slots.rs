@@ -84,13 +84,13 @@ fn symbol(name: &str) -> *const c_void {
 fn every_slot_we_call_holds_the_named_function() {
     let table = common::api_table();
     // SAFETY: the table of the SQLite this test links.
-    let api = unsafe { veclite::sqlite::ffi::sys::Api::new(table) }.unwrap();
+    let api = unsafe { veclite::testing::Api::new(table) }.unwrap();
     assert!(
         api.version() >= 3_041_000,
         "the bundled SQLite is new enough to hold every slot"
     );
     let mut n = 0;
-    for &(name, index, since) in veclite::sqlite::ffi::sys::SLOTS {
+    for &(name, index, since) in veclite::testing::SLOTS {
         assert!(since <= api.version());
         assert_eq!(
             api.raw_slot(index),

@@ -104,12 +104,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn filters(&self) -> impl Iterator<Item = (usize, &Filter)> {
-        self.args.iter().enumerate().filter_map(|(i, a)| match a {
-            Arg::Filter(f) => Some((i, f)),
-            _ => None,
-        })
-    }
     pub fn encode(&self, cfg: &TableConfig) -> String {
         let mut t: Vec<String> = vec![if self.knn { "knn" } else { "scan" }.to_string()];
         for a in &self.args {
@@ -262,8 +256,8 @@ impl Layout {
     }
 }
 
-const OP_LIMIT: u8 = 73;
-const OP_OFFSET: u8 = 74;
+const OP_LIMIT: u8 = ffi::SQLITE_INDEX_CONSTRAINT_LIMIT;
+const OP_OFFSET: u8 = ffi::SQLITE_INDEX_CONSTRAINT_OFFSET;
 
 /// Chooses the plan for one xBestIndex call. Returns Ok(false) when the usable
 /// constraints cannot make a plan (SQLite then tries another join order).

@@ -37,9 +37,6 @@ impl Default for Txn {
 }
 
 impl Txn {
-    pub fn phase(&self) -> Phase {
-        self.phase
-    }
     pub fn savepoints(&self) -> &[i32] {
         &self.savepoints
     }

@@ -13,9 +13,8 @@ pub mod module;
 pub mod sys;
 pub mod wrap;
 
-pub use conn::Conn;
 pub use module::{extension_init, module, Registrar, VCursor, VTab};
 pub use wrap::{
-    error_code, interrupted, Constraint, Ctx, Db, IndexInfo, OnConflict, Out, OwnedValue, ScalarFn,
-    Stmt, Value, ValueRef, ValueType,
+    interrupted, Constraint, Ctx, Db, IndexInfo, OnConflict, Out, OwnedValue, ScalarFn, Stmt,
+    Value, ValueType,
 };

@@ -74,10 +74,6 @@ pub struct Registrar {
 }
 
 impl Registrar {
-    pub fn db(&self) -> Db {
-        self.db
-    }
-
     pub fn module<T: VTab>(
         &self,
         name: &str,

@@ -101,16 +101,6 @@ impl Db {
         self.api
     }
 
-    /// `sqlite3_libversion_number()` of the SQLite this connection runs in.
-    pub fn host_version(self) -> i32 {
-        self.api.version()
-    }
-
-    /// The handle's address (identifies the connection).
-    pub fn ptr(self) -> *const c_void {
-        self.raw as *const c_void
-    }
-
     fn errmsg(self) -> String {
         // SAFETY: sqlite3_errmsg returns a valid NUL-terminated string owned by db.
         unsafe {
@@ -232,6 +222,7 @@ fn value_type_of(t: c_int) -> ValueType {
         sys::SQLITE_FLOAT => ValueType::Float,
         sys::SQLITE_TEXT => ValueType::Text,
         sys::SQLITE_BLOB => ValueType::Blob,
+        sys::SQLITE_NULL => ValueType::Null,
         _ => ValueType::Null,
     }
 }
@@ -332,10 +323,6 @@ impl Stmt {
     pub fn column_i64(&self, i: usize) -> i64 {
         // SAFETY: as above.
         unsafe { api!(self.db.api, column_int64)(self.raw, i as c_int) }
-    }
-    pub fn column_f64(&self, i: usize) -> f64 {
-        // SAFETY: as above.
-        unsafe { api!(self.db.api, column_double)(self.raw, i as c_int) }
     }
     /// The column as bytes (BLOB or TEXT). Valid until the next step/reset.
     pub fn column_bytes(&self, i: usize) -> &[u8] {
