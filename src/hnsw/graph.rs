@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 
-use super::search::{Cand, Scratch};
+use super::search::{Build, Cand, Scratch};
 use super::{Hnsw, FREE};
 
 /// An insert computed against the graph but not yet applied.
@@ -85,15 +85,7 @@ impl Hnsw {
         if let Some(mut ep) = self.descend(&q, level as usize, scratch) {
             let top = self.max_level;
             for lc in (0..=(level.min(top) as usize)).rev() {
-                let w = self.search_layer(
-                    &q,
-                    &ep,
-                    self.p.ef_construction,
-                    lc,
-                    scratch,
-                    &|_| true,
-                    true,
-                );
+                let w = self.walk(&q, &ep, self.p.ef_construction, lc, scratch, &Build);
                 neighbors.push((lc, self.select(&w, self.p.m)));
                 ep = w;
             }

@@ -1,6 +1,7 @@
-//! Search: the layer walk (algorithm 2), the two-hop filtered walk, the layered
-//! descent from the entry point, k-NN search, and the exact (brute-force) paths;
-//! the candidate type and the reusable search state.
+//! Search: the layer walk (algorithm 2) generic over an admission rule (plain,
+//! filtered, two-hop filtered, construction), the layered descent from the entry
+//! point, k-NN search, and the exact (brute-force) paths; the candidate type and
+//! the reusable search state.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -49,6 +50,8 @@ pub struct Scratch {
     tag: u32,
     cand: BinaryHeap<Reverse<Cand>>,
     res: BinaryHeap<Cand>,
+    /// The walk's buffer of nodes to score next (kept to reuse its allocation).
+    next: Vec<u32>,
 }
 
 impl Scratch {
@@ -98,132 +101,144 @@ impl Scratch {
     }
 }
 
+/// Which nodes a walk may return, and how it treats the others. Implemented by
+/// zero-sized or closure-holding types so that each walk is monomorphised: the
+/// checks below compile to straight-line code in the loop.
+pub(super) trait Admission {
+    /// Nodes that are not admitted are crossed instead of walked through: they are
+    /// not scored, their own neighbours (the admitted ones) take their place, two
+    /// hops from the node being expanded (as in ACORN). A crossing walk's entry
+    /// points are held whatever their number and set no first bound.
+    const CROSS: bool = false;
+    /// A construction walk (insert, descent): when nothing is admitted it returns
+    /// its entry points, so the caller always has somewhere to go on from.
+    const CONSTRUCTION: bool = false;
+    /// May `id` enter the result set?
+    fn admits(&self, h: &Hnsw, id: u32) -> bool;
+}
+
+/// Construction: every node, tombstones included (they still carry the graph
+/// until a purge unlinks them).
+pub(super) struct Build;
+impl Admission for Build {
+    const CONSTRUCTION: bool = true;
+    #[inline]
+    fn admits(&self, _: &Hnsw, _: u32) -> bool {
+        true
+    }
+}
+
+/// Every live node (tombstones are walked through, never returned).
+pub(super) struct Live;
+impl Admission for Live {
+    #[inline]
+    fn admits(&self, h: &Hnsw, id: u32) -> bool {
+        !h.nodes.deleted[id as usize]
+    }
+}
+
+/// Live nodes the predicate accepts; the others are scored and walked through.
+pub(super) struct Filter<F>(pub(super) F);
+impl<F: Fn(u32) -> bool> Admission for Filter<F> {
+    #[inline]
+    fn admits(&self, h: &Hnsw, id: u32) -> bool {
+        !h.nodes.deleted[id as usize] && (self.0)(id)
+    }
+}
+
+/// Live nodes the predicate accepts; the others are crossed (two hops), so the walk
+/// goes over regions of non-matching nodes without scoring them.
+pub(super) struct TwoHop<F>(pub(super) F);
+impl<F: Fn(u32) -> bool> Admission for TwoHop<F> {
+    const CROSS: bool = true;
+    #[inline]
+    fn admits(&self, h: &Hnsw, id: u32) -> bool {
+        !h.nodes.deleted[id as usize] && (self.0)(id)
+    }
+}
+
 impl Hnsw {
-    /// Algorithm 2. `admit` decides which nodes may enter the result set (all nodes
-    /// are traversed); with `construction` set, tombstones are admitted too.
+    /// Algorithm 2, the one best-first walk of a layer: from `eps`, expanding the
+    /// nearest candidate while it can still improve the `ef` best admitted nodes
+    /// held; `rule` decides which nodes are admitted and how the others are
+    /// treated (see [`Admission`]). Returns the admitted nodes found, nearest first.
+    /// `q` is prepared.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn search_layer<F: Fn(u32) -> bool>(
+    pub(super) fn walk<A: Admission>(
         &self,
         q: &[f32],
         eps: &[Cand],
         ef: usize,
         level: usize,
         sc: &mut Scratch,
-        admit: &F,
-        construction: bool,
+        rule: &A,
     ) -> Vec<Cand> {
-        sc.reset(self.nodes.levels.len());
-        let ok = |id: u32| (construction || !self.nodes.deleted[id as usize]) && admit(id);
+        sc.reset(self.nodes.len());
         let dims = self.p.dims;
         let metric = self.p.metric;
         let kernel = metric.kernel(self.kern);
+        let vectors = &self.nodes.vectors[..];
         let dist = |id: u32| -> f32 {
             let i = id as usize * dims;
-            metric.score_of(kernel(q, &self.nodes.vectors[i..i + dims]))
+            metric.score_of(kernel(q, &vectors[i..i + dims]))
         };
         for &e in eps {
             if sc.visit(e.id) {
                 sc.cand.push(Reverse(e));
-                if ok(e.id) {
+                if rule.admits(self, e.id) {
                     sc.res.push(e);
-                    if sc.res.len() > ef {
+                    if !A::CROSS && sc.res.len() > ef {
                         sc.res.pop();
                     }
                 }
             }
         }
-        let mut bound = if sc.res.len() >= ef {
+        let mut bound = if !A::CROSS && sc.res.len() >= ef {
             sc.res.peek().map(|r| r.d).unwrap_or(f32::INFINITY)
         } else {
             f32::INFINITY
         };
+        // the unseen nodes to score from the candidate being expanded
+        let mut next = std::mem::take(&mut sc.next);
         while let Some(Reverse(Cand { d: cd, id: cid })) = sc.cand.pop() {
             if cd > bound {
                 break;
             }
-            let links = self.links(cid, level);
-            for (i, &n) in links.iter().enumerate() {
-                if let Some(&after) = links.get(i + 1) {
-                    prefetch(&self.nodes.vectors[after as usize * dims..]);
-                }
+            next.clear();
+            for &n in self.links(cid, level) {
                 if !sc.visit(n) {
                     continue;
+                }
+                if A::CROSS && !rule.admits(self, n) {
+                    for &m in self.links(n, level) {
+                        if rule.admits(self, m) && sc.visit(m) {
+                            next.push(m);
+                        }
+                    }
+                } else {
+                    next.push(n);
+                }
+            }
+            for (i, &n) in next.iter().enumerate() {
+                if let Some(&after) = next.get(i + 1) {
+                    prefetch(&vectors[after as usize * dims..]);
                 }
                 let d = dist(n);
                 if d < bound {
                     sc.cand.push(Reverse(Cand { d, id: n }));
-                    if ok(n) {
+                    // (a crossing walk gathered admitted nodes only)
+                    if A::CROSS || rule.admits(self, n) {
                         bound = sc.keep(Cand { d, id: n }, ef);
                     }
                 }
             }
         }
+        sc.next = next;
         let mut out = sc.drain_sorted();
-        if out.is_empty() && construction {
-            // Keep the walk going from the entry points.
+        if out.is_empty() && A::CONSTRUCTION {
             out = eps.to_vec();
         }
         out
-    }
-
-    /// Level-0 search that admits only nodes `admit` accepts and computes distances
-    /// only for them: a neighbour that does not match is not scored but expanded, its
-    /// own neighbours taking its place (two hops, as in ACORN), so the walk crosses
-    /// regions of non-matching nodes without paying for them. The entry points are
-    /// scored whatever they are, to start the walk.
-    fn search_filtered<F: Fn(u32) -> bool>(
-        &self,
-        q: &[f32],
-        eps: &[Cand],
-        ef: usize,
-        sc: &mut Scratch,
-        admit: &F,
-    ) -> Vec<Cand> {
-        sc.reset(self.nodes.levels.len());
-        let ok = |id: u32| !self.nodes.deleted[id as usize] && admit(id);
-        let dims = self.p.dims;
-        for &e in eps {
-            if sc.visit(e.id) {
-                sc.cand.push(Reverse(e));
-                if ok(e.id) {
-                    sc.res.push(e);
-                }
-            }
-        }
-        let mut bound = f32::INFINITY;
-        let mut next: Vec<u32> = Vec::with_capacity(2 * self.m0);
-        while let Some(Reverse(Cand { d: cd, id: cid })) = sc.cand.pop() {
-            if cd > bound {
-                break;
-            }
-            // the matching nodes one or two hops away, not seen yet
-            next.clear();
-            for &n in self.links(cid, 0) {
-                if !sc.visit(n) {
-                    continue;
-                }
-                if ok(n) {
-                    next.push(n);
-                } else {
-                    for &m in self.links(n, 0) {
-                        if ok(m) && sc.visit(m) {
-                            next.push(m);
-                        }
-                    }
-                }
-            }
-            for (i, &n) in next.iter().enumerate() {
-                if let Some(&after) = next.get(i + 1) {
-                    prefetch(&self.nodes.vectors[after as usize * dims..]);
-                }
-                let d = self.dist(q, n);
-                if d < bound {
-                    sc.cand.push(Reverse(Cand { d, id: n }));
-                    bound = sc.keep(Cand { d, id: n }, ef);
-                }
-            }
-        }
-        sc.drain_sorted()
     }
 
     /// Layered descent from the entry point to `level`, then a search of width `ef`
@@ -238,7 +253,7 @@ impl Hnsw {
         let Some(ep) = self.descend(q, level, sc) else {
             return Vec::new();
         };
-        self.search_layer(q, &ep, ef, level, sc, &|_| true, false)
+        self.walk(q, &ep, ef, level, sc, &Live)
     }
 
     /// The layered descent (the upper phase of algorithms 1 and 5): from the entry
@@ -252,7 +267,7 @@ impl Hnsw {
             id: entry,
         }];
         for lc in ((level + 1)..=self.max_level as usize).rev() {
-            ep = self.search_layer(q, &ep, 1, lc, sc, &|_| true, true);
+            ep = self.walk(q, &ep, 1, lc, sc, &Build);
         }
         Some(ep)
     }
@@ -291,9 +306,9 @@ impl Hnsw {
         };
         let ef = ef.max(k);
         let found = match admit {
-            None => self.search_layer(&q, &ep, ef, 0, sc, &|_| true, false),
-            Some(f) if two_hop => self.search_filtered(&q, &ep, ef, sc, &f),
-            Some(f) => self.search_layer(&q, &ep, ef, 0, sc, &f, false),
+            None => self.walk(&q, &ep, ef, 0, sc, &Live),
+            Some(f) if two_hop => self.walk(&q, &ep, ef, 0, sc, &TwoHop(f)),
+            Some(f) => self.walk(&q, &ep, ef, 0, sc, &Filter(f)),
         };
         let mut out: Vec<(f32, i64)> = found
             .into_iter()
