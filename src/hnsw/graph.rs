@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 
+use super::nodes::Slot;
 use super::search::{Build, Cand, Scratch};
 use super::{Hnsw, FREE};
 
@@ -29,30 +30,30 @@ impl Hnsw {
         self.purge_examined
     }
 
-    fn set_links(&mut self, slot: u32, level: usize, ids: &[u32]) {
+    fn set_links(&mut self, slot: Slot, level: usize, ids: &[u32]) {
         self.touch(slot);
         let cap = self.cap(level);
         let n = ids.len().min(cap);
         if self.inlinks.is_some() {
-            let old: Vec<u32> = self.links(slot, level).to_vec();
+            let old: Vec<u32> = self.nodes.links(slot, level).to_vec();
             if let Some(il) = self.inlinks.as_mut() {
                 for &o in old.iter().filter(|o| !ids[..n].contains(o)) {
-                    remove_one(&mut il[o as usize], slot);
+                    remove_one(&mut il[o as usize], slot.0);
                 }
                 for &x in ids[..n].iter().filter(|x| !old.contains(x)) {
-                    il[x as usize].push(slot);
+                    il[x as usize].push(slot.0);
                 }
             }
         }
         self.nodes.set_list(slot, level, &ids[..n]);
     }
 
-    fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> u32 {
+    fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> Slot {
         let slot = match self.free.pop_first() {
             Some(s) => s,
             None => {
-                let s = self.nodes.len() as u32;
-                self.grow_to(s as usize + 1);
+                let s = Slot(self.nodes.len() as u32);
+                self.grow_to(s.idx() + 1);
                 s
             }
         };
@@ -108,11 +109,11 @@ impl Hnsw {
             let nb: Vec<u32> = nb
                 .iter()
                 .copied()
-                .filter(|&n| self.is_live(n) && n != slot)
+                .filter(|&n| self.is_live(n) && n != slot.0)
                 .collect();
             self.set_links(slot, *lc, &nb);
             for &n in &nb {
-                self.add_link(n, slot, *lc);
+                self.add_link(Slot(n), slot, *lc);
             }
         }
         if !had_entry || plan.level > self.max_level {
@@ -120,24 +121,24 @@ impl Hnsw {
             self.entry = Some(slot);
             self.max_level = plan.level;
         }
-        slot
+        slot.0
     }
 
     /// Adds `new` to `n`'s list at `level`, shrinking with the heuristic when full.
-    fn add_link(&mut self, n: u32, new: u32, level: usize) {
-        let cur = self.links(n, level);
-        if cur.contains(&new) {
+    fn add_link(&mut self, n: Slot, new: Slot, level: usize) {
+        let cur = self.nodes.links(n, level);
+        if cur.contains(&new.0) {
             return;
         }
         let cap = self.cap(level);
         let mut ids: Vec<u32> = cur.to_vec();
-        ids.push(new);
+        ids.push(new.0);
         if ids.len() > cap {
-            let base = self.vector(n).to_vec();
+            let base = self.nodes.vector(n).to_vec();
             let mut cs: Vec<Cand> = ids
                 .iter()
                 .map(|&x| Cand {
-                    d: self.dist(&base, x),
+                    d: self.dist(&base, Slot(x)),
                     id: x,
                 })
                 .collect();
@@ -155,8 +156,8 @@ impl Hnsw {
             if sel.len() >= m {
                 break;
             }
-            let v = self.vector(c.id);
-            if sel.iter().all(|&s| self.dist(v, s) >= c.d) {
+            let v = self.nodes.vector(Slot(c.id));
+            if sel.iter().all(|&s| self.dist(v, Slot(s)) >= c.d) {
                 sel.push(c.id);
             }
         }
@@ -172,7 +173,7 @@ impl Hnsw {
         self.frame();
         let slot = self.map.remove(&rowid).expect("checked");
         self.touch(slot);
-        self.nodes.deleted[slot as usize] = true;
+        self.nodes.deleted[slot.idx()] = true;
         self.n_tombstones += 1;
         self.touch_meta();
         true
@@ -194,28 +195,27 @@ impl Hnsw {
         if self.inlinks.is_none() {
             self.inlinks = Some(self.compute_inlinks());
         }
-        let tombs: Vec<u32> = (0..n as u32)
-            .filter(|&s| self.nodes.levels[s as usize] != FREE && self.nodes.deleted[s as usize])
+        let tombs: Vec<Slot> = (0..n as u32)
+            .map(Slot)
+            .filter(|&s| self.nodes.levels[s.idx()] != FREE && self.nodes.deleted[s.idx()])
             .collect();
         // The live nodes that link to a tombstone, in slot order (the order a scan
         // of the whole graph would repair them in).
-        let mut affected: Vec<u32> = {
+        let mut affected: Vec<Slot> = {
             let il = self.inlinks.as_ref().expect("built above");
             tombs
                 .iter()
-                .flat_map(|&t| il[t as usize].iter().copied())
-                .filter(|&s| {
-                    self.nodes.levels[s as usize] != FREE && !self.nodes.deleted[s as usize]
-                })
+                .flat_map(|&t| il[t.idx()].iter().copied().map(Slot))
+                .filter(|&s| self.nodes.levels[s.idx()] != FREE && !self.nodes.deleted[s.idx()])
                 .collect()
         };
         affected.sort_unstable();
         affected.dedup();
         self.purge_examined = affected.len();
         for s in affected {
-            let lvl = self.nodes.levels[s as usize];
+            let lvl = self.nodes.levels[s.idx()];
             for lc in 0..=lvl as usize {
-                let cur = self.links(s, lc);
+                let cur = self.nodes.links(s, lc);
                 if !cur.iter().any(|&x| self.nodes.deleted[x as usize]) {
                     continue;
                 }
@@ -223,7 +223,7 @@ impl Hnsw {
                 for &x in cur {
                     if self.nodes.deleted[x as usize] {
                         for &y in self.links(x, lc) {
-                            if y != s && !self.nodes.deleted[y as usize] {
+                            if y != s.0 && !self.nodes.deleted[y as usize] {
                                 pool.push(y);
                             }
                         }
@@ -231,7 +231,7 @@ impl Hnsw {
                         pool.push(x);
                     }
                 }
-                let base = self.vector(s).to_vec();
+                let base = self.nodes.vector(s).to_vec();
                 if pool.len() < self.cap(lc) / 2 {
                     // Few candidates nearby: look for more from the entry point, as
                     // an insert would, so the node does not end up isolated.
@@ -239,7 +239,7 @@ impl Hnsw {
                         self.search_from_entry(&base, self.p.ef_construction.min(64), lc, sc)
                             .into_iter()
                             .map(|c| c.id)
-                            .filter(|&x| x != s),
+                            .filter(|&x| x != s.0),
                     );
                 }
                 pool.sort_unstable();
@@ -247,7 +247,7 @@ impl Hnsw {
                 let mut cs: Vec<Cand> = pool
                     .into_iter()
                     .map(|x| Cand {
-                        d: self.dist(&base, x),
+                        d: self.dist(&base, Slot(x)),
                         id: x,
                     })
                     .collect();
@@ -269,10 +269,11 @@ impl Hnsw {
         if entry_dead {
             self.touch_meta();
             let best = (0..n as u32)
-                .filter(|&s| self.nodes.levels[s as usize] != FREE)
-                .max_by_key(|&s| (self.nodes.levels[s as usize], Reverse(s)));
+                .map(Slot)
+                .filter(|&s| self.nodes.levels[s.idx()] != FREE)
+                .max_by_key(|&s| (self.nodes.levels[s.idx()], Reverse(s)));
             self.entry = best;
-            self.max_level = best.map(|s| self.nodes.levels[s as usize]).unwrap_or(0);
+            self.max_level = best.map(|s| self.nodes.levels[s.idx()]).unwrap_or(0);
         }
     }
 
@@ -296,14 +297,14 @@ impl Hnsw {
     /// The in-links of every slot, from one pass over the graph.
     fn compute_inlinks(&self) -> Vec<Vec<u32>> {
         let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.nodes.levels.len()];
-        for s in 0..self.nodes.levels.len() as u32 {
-            let lvl = self.nodes.levels[s as usize];
+        for s in (0..self.nodes.len() as u32).map(Slot) {
+            let lvl = self.nodes.levels[s.idx()];
             if lvl == FREE {
                 continue;
             }
             for lc in 0..=lvl as usize {
-                for &x in self.links(s, lc) {
-                    il[x as usize].push(s);
+                for &x in self.nodes.links(s, lc) {
+                    il[x as usize].push(s.0);
                 }
             }
         }
@@ -311,14 +312,14 @@ impl Hnsw {
     }
 
     /// Marks `slot` free and empties its links (callers journal and file it).
-    pub(super) fn clear_slot(&mut self, slot: u32) {
-        let s = slot as usize;
+    pub(super) fn clear_slot(&mut self, slot: Slot) {
+        let s = slot.idx();
         if self.inlinks.is_some() && self.nodes.levels[s] != FREE {
             for lc in 0..=self.nodes.levels[s] as usize {
-                let out: Vec<u32> = self.links(slot, lc).to_vec();
+                let out: Vec<u32> = self.nodes.links(slot, lc).to_vec();
                 if let Some(il) = self.inlinks.as_mut() {
                     for o in out {
-                        remove_one(&mut il[o as usize], slot);
+                        remove_one(&mut il[o as usize], slot.0);
                     }
                 }
             }

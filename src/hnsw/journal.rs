@@ -6,15 +6,15 @@
 
 use std::collections::HashSet;
 
-use super::nodes::Image;
+use super::nodes::{Image, Slot};
 use super::{Hnsw, FREE};
 
 #[derive(Clone, Debug)]
 pub(super) struct Frame {
     level: i32,
-    touched: HashSet<u32>,
+    touched: HashSet<Slot>,
     images: Vec<Image>,
-    entry: Option<u32>,
+    entry: Option<Slot>,
     max_level: u8,
     n_slots: usize,
     n_tombstones: usize,
@@ -57,12 +57,12 @@ impl Hnsw {
     }
 
     /// Records the before-image of `slot` once per savepoint frame.
-    pub(super) fn touch(&mut self, slot: u32) {
+    pub(super) fn touch(&mut self, slot: Slot) {
         if !self.journaling {
             return;
         }
         self.dirty.insert(slot);
-        let s = slot as usize;
+        let s = slot.idx();
         {
             let f = self.frame();
             if s >= f.n_slots || !f.touched.insert(slot) {
@@ -101,7 +101,7 @@ impl Hnsw {
             let top = self.journal.pop().expect("len > 1");
             let below = self.journal.last_mut().expect("len >= 1");
             for img in top.images {
-                if (img.slot as usize) < below.n_slots && below.touched.insert(img.slot) {
+                if img.slot.idx() < below.n_slots && below.touched.insert(img.slot) {
                     below.images.push(img);
                 }
             }
@@ -126,17 +126,16 @@ impl Hnsw {
         // Slots freed by a purge earlier in this transaction stay unusable until
         // commit (a rollback may bring them back with their vectors); those the
         // rollback brought back are live again.
-        let pending: HashSet<u32> = self.pending_free.iter().copied().collect();
-        self.pending_free.retain(|&s| {
-            (s as usize) < self.nodes.levels.len() && self.nodes.levels[s as usize] == FREE
-        });
-        for s in 0..self.nodes.levels.len() {
-            if self.nodes.levels[s] == FREE {
-                if !pending.contains(&(s as u32)) {
-                    self.free.insert(s as u32);
+        let pending: HashSet<Slot> = self.pending_free.iter().copied().collect();
+        self.pending_free
+            .retain(|&s| s.idx() < self.nodes.len() && self.nodes.levels[s.idx()] == FREE);
+        for s in (0..self.nodes.len() as u32).map(Slot) {
+            if self.nodes.levels[s.idx()] == FREE {
+                if !pending.contains(&s) {
+                    self.free.insert(s);
                 }
-            } else if !self.nodes.deleted[s] {
-                self.map.insert(self.nodes.rowids[s], s as u32);
+            } else if !self.nodes.deleted[s.idx()] {
+                self.map.insert(self.nodes.rowids[s.idx()], s);
             }
         }
     }
@@ -203,7 +202,7 @@ impl Hnsw {
     /// Slots changed since the last [`clear_dirty`](Self::clear_dirty), commit or
     /// rollback (some may be free now), in slot order.
     pub fn dirty_slots(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.dirty.iter().copied().collect();
+        let mut v: Vec<u32> = self.dirty.iter().map(|s| s.0).collect();
         v.sort_unstable();
         v
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::nodes::Slot;
 use super::{codec, Hnsw, FREE, MAX_LEVEL};
 
 impl Hnsw {
@@ -11,7 +12,8 @@ impl Hnsw {
     /// [`finish_load`](Self::finish_load) after the last one.
     pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), String> {
         self.inlinks = None;
-        let s = slot as usize;
+        let slot = Slot(slot);
+        let s = slot.idx();
         if s > 50_000_000 {
             return Err(format!("node {slot}: slot number out of range"));
         }
@@ -76,11 +78,11 @@ impl Hnsw {
     ) -> Result<(), String> {
         self.inlinks = None;
         self.apply_free(slot);
-        self.free.remove(&slot);
+        self.free.remove(&Slot(slot));
         if let Some(&other) = self.map.get(&rowid) {
             // the rowid moved to this slot; its old slot is rewritten or freed by
             // the same commit
-            if other != slot {
+            if other != Slot(slot) {
                 self.map.remove(&rowid);
             }
         }
@@ -94,9 +96,10 @@ impl Hnsw {
     /// Catching up: `slot` is free in the committed graph.
     pub fn apply_free(&mut self, slot: u32) {
         self.inlinks = None;
-        let s = slot as usize;
-        if s >= self.nodes.levels.len() || self.nodes.levels[s] == FREE {
-            if s < self.nodes.levels.len() {
+        let slot = Slot(slot);
+        let s = slot.idx();
+        if s >= self.nodes.len() || self.nodes.levels[s] == FREE {
+            if s < self.nodes.len() {
                 self.free.insert(slot);
             }
             return;
@@ -110,15 +113,16 @@ impl Hnsw {
     }
 
     /// All free slots (after loading or catching up; no transaction is open).
-    fn free_slots(&self) -> BTreeSet<u32> {
-        (0..self.nodes.levels.len() as u32)
-            .filter(|&s| self.nodes.levels[s as usize] == FREE)
+    fn free_slots(&self) -> BTreeSet<Slot> {
+        (0..self.nodes.len() as u32)
+            .map(Slot)
+            .filter(|&s| self.nodes.levels[s.idx()] == FREE)
             .collect()
     }
 
     /// Catching up: the committed entry point; then checks the nodes that changed.
     pub fn finish_apply(&mut self, entry: Option<u32>, changed: &[u32]) -> Result<(), String> {
-        self.entry = entry;
+        self.entry = entry.map(Slot);
         self.max_level = entry
             .and_then(|e| self.nodes.levels.get(e as usize).copied())
             .unwrap_or(0);
@@ -155,7 +159,7 @@ impl Hnsw {
     /// not be used.
     pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {
         self.free = self.free_slots();
-        self.entry = entry;
+        self.entry = entry.map(Slot);
         self.max_level = entry
             .map(|e| self.nodes.levels.get(e as usize).copied().unwrap_or(0))
             .unwrap_or(0);
@@ -184,7 +188,7 @@ impl Hnsw {
             None if !self.map.is_empty() => {
                 out.push("no entry point but the index has rows".into())
             }
-            Some(e) if (e as usize) >= n || self.nodes.levels[e as usize] == FREE => {
+            Some(e) if e.idx() >= n || self.nodes.levels[e.idx()] == FREE => {
                 out.push(format!("entry point {e} is not a live node"))
             }
             Some(e) => {
@@ -192,7 +196,7 @@ impl Hnsw {
                     .filter(|&s| self.nodes.levels[s] != FREE)
                     .map(|s| self.nodes.levels[s])
                     .max();
-                if top != Some(self.nodes.levels[e as usize]) {
+                if top != Some(self.nodes.levels[e.idx()]) {
                     out.push(format!("entry point {e} is not on the top level"));
                 }
             }
@@ -253,15 +257,15 @@ impl Hnsw {
         let live = self.map.len() + self.n_tombstones;
         let mut seen = vec![false; self.nodes.levels.len()];
         let mut stack = vec![e];
-        seen[e as usize] = true;
+        seen[e.idx()] = true;
         let mut reached = 0usize;
         while let Some(s) = stack.pop() {
             reached += 1;
-            for &x in self.links(s, 0) {
+            for &x in self.nodes.links(s, 0) {
                 let xi = x as usize;
                 if xi < seen.len() && !seen[xi] && self.nodes.levels[xi] != FREE {
                     seen[xi] = true;
-                    stack.push(x);
+                    stack.push(Slot(x));
                 }
             }
         }

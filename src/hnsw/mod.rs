@@ -45,7 +45,7 @@ pub use graph::InsertPlan;
 pub use search::{Cand, Scratch};
 
 use journal::Frame;
-use nodes::Nodes;
+use nodes::{Nodes, Slot};
 
 /// Level value of a free slot.
 pub const FREE: u8 = u8::MAX;
@@ -67,15 +67,15 @@ pub struct Hnsw {
     ml: f64,
     kern: &'static Kernels,
     nodes: Nodes,
-    map: HashMap<i64, u32>,
-    free: BTreeSet<u32>,
+    map: HashMap<i64, Slot>,
+    free: BTreeSet<Slot>,
     /// Slots freed by purge in the current transaction: reusable after commit.
-    pending_free: Vec<u32>,
-    entry: Option<u32>,
+    pending_free: Vec<Slot>,
+    entry: Option<Slot>,
     max_level: u8,
     n_tombstones: usize,
     journal: Vec<Frame>,
-    dirty: HashSet<u32>,
+    dirty: HashSet<Slot>,
     meta_dirty: bool,
     /// Off while building a fresh index (nothing to undo, nothing dirty).
     journaling: bool,
@@ -156,7 +156,7 @@ impl Hnsw {
         self.nodes.len()
     }
     pub fn entry(&self) -> Option<u32> {
-        self.entry
+        self.entry.map(|s| s.0)
     }
     pub fn max_level(&self) -> u8 {
         self.max_level
@@ -165,7 +165,7 @@ impl Hnsw {
         self.map.contains_key(&rowid)
     }
     pub fn slot_of(&self, rowid: i64) -> Option<u32> {
-        self.map.get(&rowid).copied()
+        self.map.get(&rowid).map(|s| s.0)
     }
     pub fn level_of_slot(&self, slot: u32) -> u8 {
         self.nodes.levels[slot as usize]
@@ -195,7 +195,7 @@ impl Hnsw {
 
     #[inline]
     pub fn vector(&self, slot: u32) -> &[f32] {
-        self.nodes.vector(slot)
+        self.nodes.vector(Slot(slot))
     }
 
     /// The query as the index compares it (normalised under cosine).
@@ -209,9 +209,9 @@ impl Hnsw {
 
     /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot.
     #[inline]
-    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
         let m = self.p.metric;
-        m.score_of((m.kernel(self.kern))(q, self.vector(slot)))
+        m.score_of((m.kernel(self.kern))(q, self.nodes.vector(slot)))
     }
 
     fn cap(&self, level: usize) -> usize {
@@ -223,6 +223,6 @@ impl Hnsw {
     }
 
     pub fn links(&self, slot: u32, level: usize) -> &[u32] {
-        self.nodes.links(slot, level)
+        self.nodes.links(Slot(slot), level)
     }
 }

@@ -10,11 +10,32 @@
 
 use super::FREE;
 
+/// A slot number: a node's index in the arrays (and its key in storage). The
+/// public methods of [`Hnsw`](super::Hnsw) take and return plain `u32`; inside the
+/// module slots are typed, apart from the link lists (stored as `u32`) and the
+/// candidates of the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Slot(pub(super) u32);
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Slot {
+    /// The index into the per-slot arrays.
+    #[inline]
+    pub(super) fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// The before-image of one slot (everything but its vector, which a slot keeps
 /// until it is reused after commit).
 #[derive(Clone, Debug)]
 pub(super) struct Image {
-    pub(super) slot: u32,
+    pub(super) slot: Slot,
     level: u8,
     deleted: bool,
     rowid: i64,
@@ -103,8 +124,8 @@ impl Nodes {
     }
 
     /// Marks `slot` free and empties its links (the vector stays).
-    pub(super) fn clear(&mut self, slot: u32) {
-        let s = slot as usize;
+    pub(super) fn clear(&mut self, slot: Slot) {
+        let s = slot.idx();
         self.levels[s] = FREE;
         self.deleted[s] = false;
         self.links0[s * (self.m0 + 1)] = 0;
@@ -112,8 +133,8 @@ impl Nodes {
     }
 
     /// Makes `slot` a node of `rowid` at `level` with empty link lists.
-    pub(super) fn init(&mut self, slot: u32, rowid: i64, level: u8) {
-        let s = slot as usize;
+    pub(super) fn init(&mut self, slot: Slot, rowid: i64, level: u8) {
+        let s = slot.idx();
         self.levels[s] = level;
         self.deleted[s] = false;
         self.rowids[s] = rowid;
@@ -122,8 +143,8 @@ impl Nodes {
     }
 
     /// The state of `slot` to restore later.
-    pub(super) fn image(&self, slot: u32) -> Image {
-        let s = slot as usize;
+    pub(super) fn image(&self, slot: Slot) -> Image {
+        let s = slot.idx();
         let b = s * (self.m0 + 1);
         Image {
             slot,
@@ -137,7 +158,7 @@ impl Nodes {
 
     /// Puts back a slot's saved state; false if the slot no longer exists.
     pub(super) fn restore(&mut self, img: Image) -> bool {
-        let s = img.slot as usize;
+        let s = img.slot.idx();
         if s >= self.levels.len() {
             return false;
         }
@@ -164,27 +185,27 @@ impl Nodes {
     }
 
     #[inline]
-    pub(super) fn vector(&self, slot: u32) -> &[f32] {
+    pub(super) fn vector(&self, slot: Slot) -> &[f32] {
         let d = self.dims;
-        &self.vectors[slot as usize * d..(slot as usize + 1) * d]
+        &self.vectors[slot.idx() * d..(slot.idx() + 1) * d]
     }
 
     #[inline]
-    pub(super) fn vector_mut(&mut self, slot: u32) -> &mut [f32] {
+    pub(super) fn vector_mut(&mut self, slot: Slot) -> &mut [f32] {
         let d = self.dims;
-        &mut self.vectors[slot as usize * d..(slot as usize + 1) * d]
+        &mut self.vectors[slot.idx() * d..(slot.idx() + 1) * d]
     }
 
     /// The list of `slot` at `level` (empty above its level).
     #[inline]
-    pub(super) fn links(&self, slot: u32, level: usize) -> &[u32] {
+    pub(super) fn links(&self, slot: Slot, level: usize) -> &[u32] {
         if level == 0 {
-            let b = slot as usize * (self.m0 + 1);
+            let b = slot.idx() * (self.m0 + 1);
             let n = self.links0[b] as usize;
             &self.links0[b + 1..b + 1 + n]
         } else {
             let w = self.m + 1;
-            let u = &self.upper[slot as usize];
+            let u = &self.upper[slot.idx()];
             let b = (level - 1) * w;
             if b >= u.len() {
                 return &[];
@@ -196,19 +217,19 @@ impl Nodes {
 
     /// The list buffer of `slot` at `level`: `[count, id * capacity]`.
     #[inline]
-    pub(super) fn list_mut(&mut self, slot: u32, level: usize) -> &mut [u32] {
+    pub(super) fn list_mut(&mut self, slot: Slot, level: usize) -> &mut [u32] {
         if level == 0 {
-            let b = slot as usize * (self.m0 + 1);
+            let b = slot.idx() * (self.m0 + 1);
             &mut self.links0[b..b + self.m0 + 1]
         } else {
             let w = self.m + 1;
             let b = (level - 1) * w;
-            &mut self.upper[slot as usize][b..b + w]
+            &mut self.upper[slot.idx()][b..b + w]
         }
     }
 
     /// Sets the list of `slot` at `level` (`ids` fits its capacity).
-    pub(super) fn set_list(&mut self, slot: u32, level: usize, ids: &[u32]) {
+    pub(super) fn set_list(&mut self, slot: Slot, level: usize, ids: &[u32]) {
         let dst = self.list_mut(slot, level);
         dst[0] = ids.len() as u32;
         dst[1..1 + ids.len()].copy_from_slice(ids);

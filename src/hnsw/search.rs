@@ -6,6 +6,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::nodes::Slot;
 use super::{Hnsw, FREE};
 use crate::distance::prefetch;
 
@@ -264,7 +265,7 @@ impl Hnsw {
         let entry = self.entry?;
         let mut ep = vec![Cand {
             d: self.dist(q, entry),
-            id: entry,
+            id: entry.0,
         }];
         for lc in ((level + 1)..=self.max_level as usize).rev() {
             ep = self.walk(q, &ep, 1, lc, sc, &Build);
@@ -348,7 +349,7 @@ impl Hnsw {
             if let Some(&next) = slots.get(i + AHEAD) {
                 prefetch(&self.nodes.vectors[next as usize * dims..]);
             }
-            let d = self.dist(q, s);
+            let d = self.dist(q, Slot(s));
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
@@ -365,11 +366,11 @@ impl Hnsw {
     /// Internal distance between a raw query and a stored row (for exact paths that
     /// read vectors from the index).
     pub fn distance_to(&self, prepared_q: &[f32], slot: u32) -> f32 {
-        self.dist(prepared_q, slot)
+        self.dist(prepared_q, Slot(slot))
     }
 
     /// Iterates live rows: (slot, rowid).
     pub fn live(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.map.iter().map(|(&r, &s)| (s, r))
+        self.map.iter().map(|(&r, &s)| (s.0, r))
     }
 }
