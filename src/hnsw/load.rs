@@ -240,19 +240,17 @@ impl Hnsw {
                 }
             }
         }
-        if out.is_empty() {
-            if let Some(p) = self.unreachable_problem() {
-                out.push(p);
-            }
-        }
         out
     }
 
     /// A graph whose links are all valid can still be degenerate (every level-0 list
     /// emptied, or all pointing at one node): searches then silently miss most rows.
-    /// A few nodes out of reach can happen after deletes (queries fall back to an
-    /// exact pass when a walk finds fewer than k rows); more than 5% is damage.
-    fn unreachable_problem(&self) -> Option<String> {
+    /// Some nodes out of reach are legitimate: after deletes, and under `dot`, whose
+    /// graphs are poorly connected by nature (a fifth of the nodes out of reach is
+    /// seen on random data), so only more than half out of reach is reported. This
+    /// is veclite_check's test, not the loader's: a table whose graph fails it still
+    /// answers (a walk that finds fewer than k rows falls back to an exact pass).
+    pub fn unreachable_problem(&self) -> Option<String> {
         let e = self.entry?;
         let live = self.map.len() + self.n_tombstones;
         let mut seen = vec![false; self.nodes.levels.len()];
@@ -270,7 +268,7 @@ impl Hnsw {
             }
         }
         let unreached = live.saturating_sub(reached);
-        (unreached > 5 && unreached * 20 > live).then(|| {
+        (unreached > 5 && unreached * 2 > live).then(|| {
             format!(
                 "{unreached} of {live} graph nodes cannot be reached from the entry point (the graph is degenerate)"
             )

@@ -206,7 +206,12 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
         Err(e) => problems.push(format!("{e}; veclite_rebuild rewrites it")),
     }
     match super::store::load(db, &names, &cfg) {
-        Ok((h, p)) if p.is_empty() => problems.extend(h.check()),
+        Ok((h, p)) if p.is_empty() => {
+            problems.extend(h.check());
+            if problems.is_empty() {
+                problems.extend(h.unreachable_problem());
+            }
+        }
         Ok((_, p)) => problems.extend(p),
         Err(e @ Error::Sqlite { .. }) => return Err(e),
         Err(e) => problems.push(e.to_string()),
