@@ -1,6 +1,7 @@
 //! Loading from storage (nodes, then vectors), catching up with another
 //! connection's commit, and the structural check of a loaded graph.
 
+use super::problem::GraphProblem;
 use std::collections::BTreeSet;
 
 use super::nodes::Slot;
@@ -10,19 +11,23 @@ impl Hnsw {
     /// Adds a node read from storage: its slot, rowid and encoded links (see
     /// `codec`). Its vector comes later with [`load_vector`](Self::load_vector); call
     /// [`finish_load`](Self::finish_load) after the last one.
-    pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), String> {
+    pub fn load_node(&mut self, slot: u32, rowid: i64, node: &[u8]) -> Result<(), GraphProblem> {
         self.inlinks = None;
         let slot = Slot(slot);
         let s = slot.idx();
         if s > 50_000_000 {
-            return Err(format!("node {slot}: slot number out of range"));
+            return Err(GraphProblem::SlotOutOfRange(slot.0));
         }
         self.grow_to(s + 1);
         if self.nodes.levels[s] != FREE {
-            return Err(format!("node {slot} appears twice"));
+            return Err(GraphProblem::DuplicateNode(slot.0));
         }
         let (m, m0) = (self.p.m, self.m0);
-        let level = codec::level_of(node).map_err(|e| format!("node {slot}: {e}"))?;
+        let bad = |detail: String| GraphProblem::BadNode {
+            slot: slot.0,
+            detail,
+        };
+        let level = codec::level_of(node).map_err(bad)?;
         let mut upper = vec![0u32; level * (m + 1)];
         let links0 = self.nodes.list_mut(slot, 0);
         codec::decode_with(
@@ -40,12 +45,12 @@ impl Hnsw {
                 }
             },
         )
-        .map_err(|e| format!("node {slot}: {e}"))?;
+        .map_err(bad)?;
         self.nodes.levels[s] = level as u8;
         self.nodes.rowids[s] = rowid;
         self.nodes.upper[s] = upper;
         if self.map.insert(rowid, slot).is_some() {
-            return Err(format!("rowid {rowid} has two nodes"));
+            return Err(GraphProblem::RowidTwice(rowid));
         }
         Ok(())
     }
@@ -75,7 +80,7 @@ impl Hnsw {
         rowid: i64,
         node: &[u8],
         vec: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), GraphProblem> {
         self.inlinks = None;
         self.apply_free(slot);
         self.free.remove(&Slot(slot));
@@ -88,7 +93,7 @@ impl Hnsw {
         }
         self.load_node(slot, rowid, node)?;
         if vec.len() != self.p.dims * 4 || !self.load_vector(rowid, vec) {
-            return Err(format!("row {rowid}: bad vector"));
+            return Err(GraphProblem::BadVector(rowid));
         }
         Ok(())
     }
@@ -121,14 +126,18 @@ impl Hnsw {
     }
 
     /// Catching up: the committed entry point; then checks the nodes that changed.
-    pub fn finish_apply(&mut self, entry: Option<u32>, changed: &[u32]) -> Result<(), String> {
+    pub fn finish_apply(
+        &mut self,
+        entry: Option<u32>,
+        changed: &[u32],
+    ) -> Result<(), GraphProblem> {
         self.entry = entry.map(Slot);
         self.max_level = entry
             .and_then(|e| self.nodes.levels.get(e as usize).copied())
             .unwrap_or(0);
         if let Some(e) = entry {
             if !self.is_live(e) {
-                return Err(format!("entry point {e} is not a live node"));
+                return Err(GraphProblem::EntryNotLive(e));
             }
         }
         for &s in changed {
@@ -138,7 +147,11 @@ impl Hnsw {
             for lc in 0..=self.nodes.levels[s as usize] as usize {
                 for &x in self.links(s, lc) {
                     if !self.is_live(x) || (self.nodes.levels[x as usize] as usize) < lc {
-                        return Err(format!("node {s}: link to {x} at level {lc}"));
+                        return Err(GraphProblem::BadLink {
+                            slot: s,
+                            target: x,
+                            level: lc,
+                        });
                     }
                 }
             }
@@ -149,7 +162,7 @@ impl Hnsw {
             .iter()
             .any(|&l| l != FREE && l > self.max_level)
         {
-            return Err("entry point is not on the top level".into());
+            return Err(GraphProblem::NodeAboveEntry);
         }
         self.free = self.free_slots();
         Ok(())
@@ -157,22 +170,24 @@ impl Hnsw {
 
     /// Validates the loaded graph and sets the entry point. On error the index must
     /// not be used.
-    pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), String> {
+    pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), GraphProblem> {
         self.free = self.free_slots();
         self.entry = entry.map(Slot);
         self.max_level = entry
             .map(|e| self.nodes.levels.get(e as usize).copied().unwrap_or(0))
             .unwrap_or(0);
-        let problems = self.check();
-        if let Some(p) = problems.first() {
-            return Err(format!(
-                "{p}{}",
-                if problems.len() > 1 {
-                    format!(" (and {} more)", problems.len() - 1)
-                } else {
-                    String::new()
+        let mut problems = self.check();
+        if !problems.is_empty() {
+            let more = problems.len() - 1;
+            let first = problems.swap_remove(0);
+            return Err(if more == 0 {
+                first
+            } else {
+                GraphProblem::Several {
+                    first: Box::new(first),
+                    more,
                 }
-            ));
+            });
         }
         self.journal.clear();
         self.dirty.clear();
@@ -181,15 +196,13 @@ impl Hnsw {
     }
 
     /// Structural problems: links to free or missing slots, levels, entry point.
-    pub fn check(&self) -> Vec<String> {
+    pub fn check(&self) -> Vec<GraphProblem> {
         let mut out = Vec::new();
         let n = self.nodes.levels.len();
         match self.entry {
-            None if !self.map.is_empty() => {
-                out.push("no entry point but the index has rows".into())
-            }
+            None if !self.map.is_empty() => out.push(GraphProblem::NoEntry),
             Some(e) if e.idx() >= n || self.nodes.levels[e.idx()] == FREE => {
-                out.push(format!("entry point {e} is not a live node"))
+                out.push(GraphProblem::EntryNotLive(e.0))
             }
             Some(e) => {
                 let top = (0..n)
@@ -197,7 +210,7 @@ impl Hnsw {
                     .map(|s| self.nodes.levels[s])
                     .max();
                 if top != Some(self.nodes.levels[e.idx()]) {
-                    out.push(format!("entry point {e} is not on the top level"));
+                    out.push(GraphProblem::EntryNotTop(e.0));
                 }
             }
             None => {}
@@ -210,7 +223,10 @@ impl Hnsw {
                 continue;
             }
             if lvl > MAX_LEVEL {
-                out.push(format!("node {s}: level {lvl} too high"));
+                out.push(GraphProblem::LevelTooHigh {
+                    slot: s as u32,
+                    level: lvl,
+                });
                 continue;
             }
             for lc in 0..=lvl as usize {
@@ -218,18 +234,29 @@ impl Hnsw {
                 tag = tag.wrapping_add(1);
                 for &x in l {
                     if x as usize >= n || self.nodes.levels[x as usize] == FREE {
-                        out.push(format!(
-                            "node {s} (rowid {}): link to missing node {x} at level {lc}",
-                            self.nodes.rowids[s]
-                        ));
+                        out.push(GraphProblem::LinkToMissing {
+                            slot: s as u32,
+                            rowid: self.nodes.rowids[s],
+                            target: x,
+                            level: lc,
+                        });
                     } else if (self.nodes.levels[x as usize] as usize) < lc {
-                        out.push(format!(
-                            "node {s}: link to node {x} at level {lc} above that node's level"
-                        ));
+                        out.push(GraphProblem::LinkAboveLevel {
+                            slot: s as u32,
+                            target: x,
+                            level: lc,
+                        });
                     } else if x as usize == s {
-                        out.push(format!("node {s}: links to itself at level {lc}"));
+                        out.push(GraphProblem::SelfLink {
+                            slot: s as u32,
+                            level: lc,
+                        });
                     } else if seen[x as usize] == tag {
-                        out.push(format!("node {s}: duplicate link to {x} at level {lc}"));
+                        out.push(GraphProblem::DuplicateLink {
+                            slot: s as u32,
+                            target: x,
+                            level: lc,
+                        });
                     }
                     if (x as usize) < n {
                         seen[x as usize] = tag;
@@ -250,7 +277,7 @@ impl Hnsw {
     /// seen on random data), so only more than half out of reach is reported. This
     /// is veclite_check's test, not the loader's: a table whose graph fails it still
     /// answers (a walk that finds fewer than k rows falls back to an exact pass).
-    pub fn unreachable_problem(&self) -> Option<String> {
+    pub fn unreachable_problem(&self) -> Option<GraphProblem> {
         let e = self.entry?;
         let live = self.map.len() + self.n_tombstones;
         let mut seen = vec![false; self.nodes.levels.len()];
@@ -268,10 +295,7 @@ impl Hnsw {
             }
         }
         let unreached = live.saturating_sub(reached);
-        (unreached > 5 && unreached * 2 > live).then(|| {
-            format!(
-                "{unreached} of {live} graph nodes cannot be reached from the entry point (the graph is degenerate)"
-            )
-        })
+        (unreached > 5 && unreached * 2 > live)
+            .then_some(GraphProblem::Unreachable { unreached, live })
     }
 }

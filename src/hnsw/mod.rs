@@ -35,6 +35,7 @@ mod graph;
 mod journal;
 mod load;
 mod nodes;
+mod problem;
 mod search;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -42,6 +43,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::distance::{self, Kernels, Metric};
 
 pub use graph::InsertPlan;
+pub use problem::GraphProblem;
 pub use search::{Cand, Scratch};
 
 use journal::Frame;

@@ -207,9 +207,9 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
     }
     match super::store::load(db, &names, &cfg) {
         Ok((h, p)) if p.is_empty() => {
-            problems.extend(h.check());
+            problems.extend(h.check().iter().map(|p| p.to_string()));
             if problems.is_empty() {
-                problems.extend(h.unreachable_problem());
+                problems.extend(h.unreachable_problem().map(|p| p.to_string()));
             }
         }
         Ok((_, p)) => problems.extend(p),

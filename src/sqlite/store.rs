@@ -87,7 +87,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
         if !(0..=u32::MAX as i64 / 2).contains(&slot) {
             problems.push(format!("node {slot}: slot number out of range"));
         } else if let Err(e) = h.load_node(slot as u32, rowid, st.column_bytes(2)) {
-            problems.push(e);
+            problems.push(e.to_string());
         }
         if problems.len() > 100 {
             return Ok((h, problems));
@@ -144,7 +144,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     }
     if problems.is_empty() {
         if let Err(e) = h.finish_load(entry.map(|e| e as u32)) {
-            problems.push(e);
+            problems.push(e.to_string());
         }
     }
     Ok((h, problems))
