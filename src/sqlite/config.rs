@@ -51,16 +51,6 @@ pub struct TableConfig {
     pub meta: Vec<MetaColumn>,
 }
 
-impl TableConfig {
-    pub fn metric_name(&self) -> &'static str {
-        metric_name(self.metric)
-    }
-}
-
-pub fn metric_name(m: Metric) -> &'static str {
-    m.name()
-}
-
 /// The module arguments of a stored `CREATE VIRTUAL TABLE ... USING veclite(...)`
 /// statement, split at top-level commas as SQLite splits them for xCreate.
 pub fn module_args(create_sql: &str) -> Option<Vec<String>> {

@@ -275,7 +275,7 @@ impl VecCursor {
                 };
                 if i == lay.distance() {
                     match knn {
-                        Some(kn) => ctx.f64(output_distance(kn.metric, hit.dist) as f64),
+                        Some(kn) => ctx.f64(kn.metric.user_distance(hit.dist) as f64),
                         None => ctx.null(),
                     }
                 } else if i == lay.query() {
@@ -318,11 +318,6 @@ impl Default for VecCursor {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The ranking value kept in the heap -> the `distance` column.
-fn output_distance(m: Metric, d: f32) -> f32 {
-    m.user_distance(d)
 }
 
 fn select_list(t: &VecTable, reads_vector: bool) -> String {

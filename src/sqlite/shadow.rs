@@ -128,7 +128,7 @@ pub fn config_json(cfg: &TableConfig) -> String {
     serde_json::json!({
         "vector_column": cfg.vector_name,
         "dims": cfg.dims,
-        "metric": cfg.metric_name(),
+        "metric": cfg.metric.name(),
         "m": cfg.m,
         "ef_construction": cfg.ef_construction,
         "ef_search": cfg.ef_search,

@@ -336,8 +336,8 @@ struct CursorBox<C> {
 pub const fn module<T: VTab>() -> sys::sqlite3_module {
     sys::sqlite3_module {
         iVersion: 4,
-        xCreate: Some(x_create::<T>),
-        xConnect: Some(x_connect::<T>),
+        xCreate: Some(x_create_or_connect::<T, true>),
+        xConnect: Some(x_create_or_connect::<T, false>),
         xBestIndex: Some(x_best_index::<T>),
         xDisconnect: Some(x_disconnect::<T>),
         xDestroy: Some(x_destroy::<T>),
@@ -484,7 +484,8 @@ unsafe fn create_or_connect<T: VTab>(
     rc
 }
 
-unsafe extern "C" fn x_create<T: VTab>(
+/// xCreate (`CREATE` = true) and xConnect.
+unsafe extern "C" fn x_create_or_connect<T: VTab, const CREATE: bool>(
     db: *mut sys::sqlite3,
     aux: *mut c_void,
     argc: c_int,
@@ -493,19 +494,7 @@ unsafe extern "C" fn x_create<T: VTab>(
     pz_err: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: SQLite's arguments, passed on.
-    unsafe { create_or_connect::<T>(db, aux, argc, argv, pp_vtab, pz_err, true) }
-}
-
-unsafe extern "C" fn x_connect<T: VTab>(
-    db: *mut sys::sqlite3,
-    aux: *mut c_void,
-    argc: c_int,
-    argv: *const *const c_char,
-    pp_vtab: *mut *mut sys::sqlite3_vtab,
-    pz_err: *mut *mut c_char,
-) -> c_int {
-    // SAFETY: SQLite's arguments, passed on.
-    unsafe { create_or_connect::<T>(db, aux, argc, argv, pp_vtab, pz_err, false) }
+    unsafe { create_or_connect::<T>(db, aux, argc, argv, pp_vtab, pz_err, CREATE) }
 }
 
 unsafe extern "C" fn x_best_index<T: VTab>(
