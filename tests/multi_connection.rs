@@ -95,8 +95,49 @@ fn wal_mode() {
     scenario(true);
 }
 
+/// Not a test of its own: the body of the child process that
+/// `another_process_commits_are_caught_up_once_and_shared` starts (this test
+/// binary run again with `VECLITE_CHILD_DB` set). It runs `VECLITE_CHILD_SQL` on
+/// the database, then prints the rowids of a KNN query from a freshly loaded index.
 #[test]
-fn small_commits_are_applied_without_a_reload() {
+fn child_process_writer() {
+    let (Some(db), Some(sql)) = (
+        std::env::var_os("VECLITE_CHILD_DB"),
+        std::env::var("VECLITE_CHILD_SQL").ok(),
+    ) else {
+        return;
+    };
+    let c = open(std::path::Path::new(&db));
+    c.execute_batch(&sql).unwrap();
+    let got = knn(&c, "[50.1,50]", 5);
+    println!("CHILD-ANSWER {got:?}");
+}
+
+fn in_child(db: &std::path::Path, sql: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_process_writer",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VECLITE_CHILD_DB", db)
+        .env("VECLITE_CHILD_SQL", sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.split_once("CHILD-ANSWER ").map(|(_, a)| a.to_string()))
+        .unwrap_or_else(|| panic!("no answer from the child: {text}"))
+}
+
+#[test]
+fn another_process_commits_are_caught_up_once_and_shared() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let a = open(&path);
@@ -106,7 +147,6 @@ fn small_commits_are_applied_without_a_reload() {
          INSERT INTO t(rowid, v) SELECT i, json_array(i % 97, i / 97) FROM c;",
     )
     .unwrap();
-    let b = open(&path);
     let info = |c: &Connection, key: &str| -> i64 {
         c.query_row(
             &format!("SELECT json_extract(veclite_info('t'), '$.{key}')"),
@@ -115,37 +155,56 @@ fn small_commits_are_applied_without_a_reload() {
         )
         .unwrap()
     };
+    assert_eq!(knn(&a, "[0,1]", 1), vec![97]);
+    // Connections of this process opened later take a's version: no load.
+    let b = open(&path);
+    let c = open(&path);
     assert_eq!(knn(&b, "[0,1]", 1), vec![97]);
-    assert_eq!(info(&b, "index_loads"), 1);
+    assert_eq!(info(&b, "index_loads"), 0, "b shares a's index");
+    assert_eq!(info(&b, "index_shared_uses"), 1);
     for i in 0..20 {
-        a.execute_batch(&format!(
-            "BEGIN; INSERT INTO t(rowid, v) VALUES ({}, '[0.{}, 0]'); DELETE FROM t WHERE rowid = {}; UPDATE t SET v = '[50, 50]' WHERE rowid = {}; COMMIT;",
-            10_000 + i,
-            i + 1,
-            2000 + i,
-            1000 + i
-        ))
-        .unwrap();
-        // b sees each commit, without reloading
-        let want: Vec<i64> = a
-            .prepare("SELECT rowid FROM t WHERE knn_match(v, '[50.1, 50]') AND k = 5 AND rowid > 0")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        assert_eq!(knn(&b, "[50.1,50]", 5), want, "commit {i}");
-        assert_eq!(knn(&b, "[0,0]", 1), vec![10_000], "commit {i}");
+        let child = in_child(
+            &path,
+            &format!(
+                "BEGIN; INSERT INTO t(rowid, v) VALUES ({}, '[0.{}, 0]'); DELETE FROM t WHERE rowid = {}; UPDATE t SET v = '[50, 50]' WHERE rowid = {}; COMMIT;",
+                10_000 + i,
+                i + 1,
+                2000 + i,
+                1000 + i
+            ),
+        );
+        // b catches the other process's commit up from the change log; c and a
+        // then take b's version.
+        assert_eq!(
+            format!("{:?}", knn(&b, "[50.1,50]", 5)),
+            child,
+            "commit {i}"
+        );
+        assert_eq!(
+            format!("{:?}", knn(&c, "[50.1,50]", 5)),
+            child,
+            "commit {i}"
+        );
+        assert_eq!(
+            format!("{:?}", knn(&a, "[50.1,50]", 5)),
+            child,
+            "commit {i}"
+        );
+        assert_eq!(knn(&c, "[0,0]", 1), vec![10_000], "commit {i}");
     }
-    assert_eq!(info(&b, "index_loads"), 1, "no reload");
-    assert!(info(&b, "index_catch_ups") >= 20);
+    assert_eq!(info(&b, "index_loads"), 0, "no reload");
+    assert_eq!(info(&b, "index_catch_ups"), 20);
+    assert_eq!(info(&c, "index_catch_ups"), 0, "caught up once, by b");
+    assert_eq!(info(&a, "index_catch_ups"), 0);
+    assert_eq!(info(&c, "index_loads"), 0);
+    assert_eq!(info(&c, "versions_alive"), 1, "older versions freed");
     let chk: String = b
         .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
         .unwrap();
     assert_eq!(chk, "ok");
-    // a large change (a rebuild) makes b reload
-    a.query_row("SELECT veclite_rebuild('t')", [], |r| r.get::<_, i64>(0))
-        .unwrap();
+    // A large change (a rebuild in another process) is loaded once, then shared.
+    in_child(&path, "SELECT veclite_rebuild('t');");
     assert_eq!(knn(&b, "[0,0]", 1), vec![10_000]);
-    assert_eq!(info(&b, "index_loads"), 2);
+    assert_eq!(knn(&c, "[0,0]", 1), vec![10_000]);
+    assert_eq!(info(&b, "index_loads") + info(&c, "index_loads"), 1);
 }

@@ -9,6 +9,15 @@ use std::collections::HashSet;
 use super::nodes::{Image, Slot};
 use super::{Hnsw, FREE};
 
+/// The owner's name for the persisted state an index matches: a generation
+/// counter and a random token (so two states that happen to carry the same
+/// generation, e.g. a file replaced by a copy that diverged, are told apart).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub generation: i64,
+    pub token: i64,
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct Frame {
     level: i32,
@@ -18,15 +27,15 @@ pub(super) struct Frame {
     max_level: u8,
     n_slots: usize,
     n_tombstones: usize,
-    tag: i64,
+    tag: Tag,
 }
 
 impl Hnsw {
     /// The owner's tag (see the module comment).
-    pub fn tag(&self) -> i64 {
+    pub fn tag(&self) -> Tag {
         self.tag
     }
-    pub fn set_tag(&mut self, tag: i64) {
+    pub fn set_tag(&mut self, tag: Tag) {
         self.tag = tag;
     }
 

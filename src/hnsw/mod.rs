@@ -43,6 +43,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::distance::{self, Kernels, Metric};
 
 pub use graph::InsertPlan;
+pub use journal::Tag;
 pub use problem::GraphProblem;
 pub use search::{Cand, Scratch};
 
@@ -63,6 +64,7 @@ pub struct Params {
     pub seed: u64,
 }
 
+#[derive(Clone)]
 pub struct Hnsw {
     p: Params,
     m0: usize,
@@ -83,7 +85,7 @@ pub struct Hnsw {
     journaling: bool,
     /// The owner's name for the persisted state this index matches (saved in every
     /// journal frame and restored with it).
-    tag: i64,
+    tag: Tag,
     /// In-links: for each slot, the slots whose lists hold it (one entry per source
     /// and level), so a purge finds the nodes that link to a tombstone without
     /// scanning the graph. Kept up to date by inserts and purges; the bulk paths
@@ -122,10 +124,19 @@ impl Hnsw {
             dirty: HashSet::new(),
             meta_dirty: false,
             journaling: true,
-            tag: 0,
+            tag: Tag::default(),
             inlinks: None,
             purge_examined: 0,
         }
+    }
+
+    /// A copy for another owner's new transaction: the same graph, with the
+    /// journal and dirty set empty and the slots freed in the last transaction
+    /// reusable (what [`commit`](Self::commit) does, applied to the copy).
+    pub fn fork(&self) -> Hnsw {
+        let mut h = self.clone();
+        h.commit();
+        h
     }
 
     /// Reserves room for `n` slots in total (exactly, no doubling).
@@ -177,6 +188,11 @@ impl Hnsw {
     }
     pub fn is_live(&self, slot: u32) -> bool {
         (slot as usize) < self.nodes.levels.len() && self.nodes.levels[slot as usize] != FREE
+    }
+
+    /// (shared, private) bytes: shared with other copies of the index.
+    pub fn memory_split(&self) -> (usize, usize) {
+        (0, self.memory_bytes())
     }
 
     /// Bytes held by the index (vectors, links, maps), for veclite_info.

@@ -43,6 +43,7 @@ pub(super) struct Image {
     upper: Vec<u32>,
 }
 
+#[derive(Clone)]
 pub(super) struct Nodes {
     dims: usize,
     /// Upper-level list capacity (`M`) and level-0 list capacity (`2M`).

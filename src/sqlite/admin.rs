@@ -95,6 +95,24 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     info.insert("levels".into(), levels.into());
     info.insert("index_loaded".into(), stats.loaded.into());
     info.insert("memory_bytes".into(), stats.memory_bytes.into());
+    // Shared: held by other connections' versions too; private: this one's alone.
+    info.insert("shared_bytes".into(), stats.shared_bytes.into());
+    info.insert(
+        "private_bytes".into(),
+        (stats.memory_bytes - stats.shared_bytes.min(stats.memory_bytes)).into(),
+    );
+    let alive = super::registry::key(db, &names.schema, &names.table)
+        .map_or(usize::from(stats.loaded), |k| {
+            super::registry::versions_alive(&k)
+        });
+    info.insert("versions_alive".into(), alive.into());
+    info.insert(
+        "shared_index".into(),
+        super::registry::key(db, &names.schema, &names.table)
+            .is_some()
+            .into(),
+    );
+    info.insert("index_shared_uses".into(), stats.shared_uses.into());
     info.insert(
         "searches".into(),
         serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),

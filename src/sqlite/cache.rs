@@ -21,14 +21,19 @@
 //!   the pager's commit fails). Nothing is written in xCommit, whose errors SQLite
 //!   ignores.
 
+use std::sync::Arc;
+
 use super::config::quote_ident;
 use super::ffi::ValueType;
+use super::registry;
 use super::shadow;
 use super::stats;
-use super::store::{config_int, damaged, load, params, IndexState, Sql};
+use super::store::{
+    config_int, damaged, decode_log, encode_log, load, new_token, params, read_tag, IndexState, Sql,
+};
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
-use crate::hnsw::{codec, Scratch};
+use crate::hnsw::{codec, Hnsw, Scratch, Tag};
 use crate::vector;
 
 /// How many write transactions the change log keeps.
@@ -39,6 +44,31 @@ impl VecTable {
         stats::update(self.db, &self.names.schema, &self.names.table, f);
     }
 
+    /// Records what the connection's version holds (veclite_info's memory figures).
+    fn note_memory(&self) {
+        let Some(st) = self.index.as_ref() else {
+            self.update_stats(|s| {
+                s.loaded = false;
+                s.memory_bytes = 0;
+                s.shared_bytes = 0;
+            });
+            return;
+        };
+        let total = st.hnsw.memory_bytes();
+        let shared = if Arc::strong_count(&st.hnsw) > 1 {
+            total
+        } else {
+            st.hnsw.memory_split().0
+        };
+        let lv = st.hnsw.max_level();
+        self.update_stats(|s| {
+            s.loaded = true;
+            s.memory_bytes = total;
+            s.shared_bytes = shared;
+            s.levels = lv;
+        });
+    }
+
     /// The index already validated by [`index`](Self::index) in this call.
     pub fn loaded_index(&mut self) -> Result<&mut IndexState> {
         match self.index.as_mut() {
@@ -47,43 +77,76 @@ impl VecTable {
         }
     }
 
-    pub fn stored_generation(&mut self) -> Result<i64> {
+    /// The stored generation and token, read in the connection's transaction.
+    pub fn stored_tag(&mut self) -> Result<Tag> {
         let mut st = self.take(Sql::Generation)?;
-        let r = (|| {
-            if st.step()? && st.column_type(0) == ValueType::Integer {
-                Ok(st.column_i64(0))
-            } else {
-                Err(Error::corrupt(format!(
-                    "veclite: table {}: {}_config has no valid generation",
-                    self.names.table, self.names.table
-                )))
-            }
-        })();
+        let r = read_tag(&mut st, &self.names.table);
         self.put(Sql::Generation, st);
         r
     }
 
-    /// The table's index, loaded or reloaded as needed so it matches what this
-    /// connection's transaction sees.
+    /// The table's key in the process registry (None: the index stays private),
+    /// worked out once per table object.
+    pub fn registry_key(&mut self) -> Option<registry::Key> {
+        if self.key.is_none() {
+            self.key = Some(registry::key(
+                self.db,
+                &self.names.schema,
+                &self.names.table,
+            ));
+        }
+        self.key.clone().flatten()
+    }
+
+    /// Makes `v` (a published version) this connection's index.
+    fn adopt(&mut self, v: Arc<Hnsw>) {
+        self.index = Some(IndexState::new(v, false));
+        self.data_epoch += 1;
+        self.update_stats(|s| s.shared_uses += 1);
+        self.note_memory();
+    }
+
+    /// The table's index, as it must be for what this connection's transaction
+    /// sees: the version it holds if that is still the stored one, else the one
+    /// the process already holds for the stored state, else caught up from the
+    /// change log or loaded (and published for the other connections).
     pub fn index(&mut self) -> Result<&mut IndexState> {
-        let stored = self.stored_generation()?;
-        let fresh = match &self.index {
-            Some(st) if st.hnsw.tag() == stored => true,
+        let stored = self.stored_tag()?;
+        match &self.index {
+            Some(st) if st.hnsw.tag() == stored => {
+                return Ok(self.index.as_mut().expect("checked"));
+            }
             Some(st) if st.hnsw.has_changes() || st.full_write => {
                 // Unwritten changes exist only while this connection holds the write
                 // lock, so nobody else can have moved the generation.
                 return Err(Error::corrupt(format!(
-                    "veclite: internal error: table {}: the stored generation moved ({} to {stored}) under unwritten index changes",
+                    "veclite: internal error: table {}: the stored generation moved ({} to {}) under unwritten index changes",
                     self.names.table,
-                    st.hnsw.tag()
+                    st.hnsw.tag().generation,
+                    stored.generation
                 )));
             }
-            _ => false,
-        };
-        if !fresh && self.catch_up(stored)? {
-            return Ok(self.index.as_mut().expect("caught up"));
+            _ => {}
         }
-        if !fresh {
+        let key = self.registry_key();
+        if let Some(k) = &key {
+            if let Some(v) = registry::find(k, stored) {
+                self.adopt(v);
+                return Ok(self.index.as_mut().expect("adopted"));
+            }
+        }
+        // Connections that miss the same version together load it once.
+        let lock = key.as_ref().map(registry::loading);
+        let _guard = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(k) = &key {
+            if let Some(v) = registry::find(k, stored) {
+                self.adopt(v);
+                return Ok(self.index.as_mut().expect("adopted"));
+            }
+        }
+        if !self.catch_up(stored)? {
             self.index = None;
             self.data_epoch += 1;
             let t0 = std::time::Instant::now();
@@ -95,31 +158,56 @@ impl VecTable {
                 } else {
                     String::new()
                 };
+                self.note_memory();
                 return Err(damaged(&self.names.table, &format!("{p}{more}")));
             }
             let ms = t0.elapsed().as_secs_f64() * 1e3;
-            let (mem, lv) = (h.memory_bytes(), h.max_level());
+            self.index = Some(IndexState::new(Arc::new(h), false));
             self.update_stats(|s| {
-                s.loaded = true;
                 s.loads += 1;
                 s.last_load_ms = ms;
-                s.memory_bytes = mem;
-                s.levels = lv;
-            });
-            self.index = Some(IndexState {
-                hnsw: h,
-                scratch: Scratch::default(),
-                full_write: false,
             });
         }
+        let st = self.index.as_ref().expect("loaded or caught up");
+        if let (Some(k), false) = (&key, st.own) {
+            registry::publish(k, stored, &st.hnsw);
+        }
+        self.note_memory();
         Ok(self.index.as_mut().expect("loaded above"))
+    }
+
+    /// The index for changing, with the connection's scratch space. On the
+    /// transaction's first change a version others may be reading is forked
+    /// (copy-on-write: only what changes is copied), with journal frames for the
+    /// savepoints already open; later changes go to that private version.
+    pub fn writable(&mut self) -> Result<(&mut Hnsw, &mut Scratch)> {
+        let levels = self.txn.savepoints().to_vec();
+        let Some(st) = self.index.as_mut() else {
+            return Err(Error::usage("veclite: internal error: index not loaded"));
+        };
+        if !st.own {
+            if Arc::strong_count(&st.hnsw) > 1 {
+                st.hnsw = Arc::new(st.hnsw.fork());
+            } else {
+                // Nobody else holds it (a registry entry only refers to it): take
+                // it over, leaving the journal of the transaction that made it.
+                Arc::make_mut(&mut st.hnsw).commit();
+            }
+            st.own = true;
+            let h = Arc::make_mut(&mut st.hnsw);
+            for l in levels {
+                h.savepoint(l);
+            }
+        }
+        // A query of this connection may still hold the version (copied then).
+        Ok((Arc::make_mut(&mut st.hnsw), &mut st.scratch))
     }
 
     /// Rebuilds the index from the rows and writes it out at once (so a savepoint
     /// rolled back to before the rebuild finds an older generation and reloads).
     pub fn rebuild_index(&mut self) -> Result<usize> {
         self.repair_config()?;
-        let stored = self.stored_generation()?;
+        let stored = self.stored_tag()?;
         let seed = config_int(self.db, &self.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
         let sql = format!(
             "SELECT rowid, {} FROM {} ORDER BY rowid",
@@ -155,23 +243,18 @@ impl VecTable {
         let mut h = crate::hnsw::builder::build_parallel(params(&self.cfg, seed), &rows);
         h.set_tag(stored);
         let n = h.len();
-        self.index = Some(IndexState {
-            hnsw: h,
-            scratch: Scratch::default(),
-            full_write: true,
-        });
-        self.update_stats(|s| s.loaded = true);
+        let mut st = IndexState::new(Arc::new(h), true);
+        st.full_write = true;
+        self.index = Some(st);
         if let Err(e) = self.flush_index() {
             // The rebuilt graph carries the old generation and no journal: if it
             // stayed, a rollback of the failed statement would leave it looking
             // current. Drop it; the next use reloads from what SQLite restores.
             self.index = None;
-            self.update_stats(|s| {
-                s.loaded = false;
-                s.memory_bytes = 0;
-            });
+            self.note_memory();
             return Err(e);
         }
+        self.note_memory();
         Ok(n)
     }
 
@@ -226,17 +309,14 @@ impl VecTable {
             return Ok(());
         }
         let tag = st.hnsw.tag();
-        if self.stored_generation()? != tag {
+        if self.stored_tag()? != tag {
             // The tables moved to another generation without this table object being
             // told: SQLite rolled back to a savepoint opened before the object joined
             // the transaction through CREATE VIRTUAL TABLE (it then sends no
             // xRollbackTo), undoing the object's creation and every write it made.
             // Its index describes nothing that exists any more; write none of it.
             self.index = None;
-            self.update_stats(|s| {
-                s.loaded = false;
-                s.memory_bytes = 0;
-            });
+            self.note_memory();
             return Ok(());
         }
         // Our writes must not change what last_insert_rowid() reports to the user.
@@ -249,8 +329,11 @@ impl VecTable {
     }
 
     fn write_index(&mut self) -> Result<()> {
-        let st = self.index.as_mut().expect("checked by flush_index");
-        st.hnsw.purge(&mut st.scratch);
+        {
+            let (h, sc) = self.writable()?;
+            h.purge(sc);
+        }
+        let st = self.index.as_ref().expect("checked by flush_index");
         let rebuilt = st.full_write;
         let dirty: Vec<u32> = if rebuilt {
             (0..st.hnsw.n_slots() as u32).collect()
@@ -286,7 +369,11 @@ impl VecTable {
         self.put(Sql::NodeUpsert, ups);
         self.put(Sql::NodeDelete, dels);
         r?;
-        let gen = self.index.as_ref().map_or(0, |st| st.hnsw.tag()) + 1;
+        let new = Tag {
+            generation: self.index.as_ref().map_or(0, |st| st.hnsw.tag().generation) + 1,
+            token: new_token(),
+        };
+        let gen = new.generation;
         // One row per statement: a multi-row write would use a statement journal,
         // and inside xSavepoint of a statement savepoint that would open the outer
         // statement's pager savepoint early, so a failing outer statement would
@@ -302,6 +389,9 @@ impl VecTable {
             s.run()?;
             s.bind_text(1, b"generation")?;
             s.bind_i64(2, gen)?;
+            s.run()?;
+            s.bind_text(1, b"token")?;
+            s.bind_i64(2, new.token)?;
             s.run()
         })();
         self.put(Sql::ConfigSet, s);
@@ -310,12 +400,8 @@ impl VecTable {
         let mut s = self.take(Sql::LogInsert)?;
         let r = (|| -> Result<()> {
             s.bind_i64(1, gen)?;
-            if rebuilt {
-                s.bind_null(2)?;
-            } else {
-                let b: Vec<u8> = dirty.iter().flat_map(|x| x.to_le_bytes()).collect();
-                s.bind_blob(2, &b)?;
-            }
+            let b = encode_log((!rebuilt).then_some(&dirty[..]), new.token);
+            s.bind_blob(2, &b)?;
             s.run()
         })();
         self.put(Sql::LogInsert, s);
@@ -324,150 +410,203 @@ impl VecTable {
         let r = s.bind_i64(1, gen - LOG_KEEP).and_then(|_| s.run());
         self.put(Sql::LogTrim, s);
         r?;
+        let (h, _) = self.writable()?;
+        h.clear_dirty();
+        h.set_tag(new);
         if let Some(st) = self.index.as_mut() {
-            st.hnsw.clear_dirty();
-            st.hnsw.set_tag(gen);
             st.full_write = false;
         }
         Ok(())
     }
 
     /// Brings a stale index up to `stored` by applying the logged changes of the
-    /// transactions in between, when they are all logged and few. Returns false
-    /// when a full reload is needed instead.
-    fn catch_up(&mut self, stored: i64) -> Result<bool> {
+    /// transactions in between, when they are all logged and few, and the log
+    /// shows that the state the index holds is the one they were made on (its
+    /// token is logged with its generation). A version others may read is forked
+    /// first. Returns false when a full reload is needed instead.
+    fn catch_up(&mut self, stored: Tag) -> Result<bool> {
         let Some(st) = self.index.as_ref() else {
             return Ok(false);
         };
         let from = st.hnsw.tag();
-        if stored <= from || stored - from > LOG_KEEP || st.hnsw.has_changes() {
+        if stored.generation <= from.generation
+            || stored.generation - from.generation > LOG_KEEP
+            || st.hnsw.has_changes()
+            || from.token == 0
+        {
             return Ok(false);
         }
         let limit = (st.hnsw.len() / 8).max(256);
-        let mut st_log = self.db.prepare(
-            &format!(
-                "SELECT generation, slots FROM {} WHERE generation > ?1 AND generation <= ?2 ORDER BY generation",
-                self.names.q("log")
-            ),
-            false,
-        )?;
-        st_log.bind_i64(1, from)?;
-        st_log.bind_i64(2, stored)?;
-        let mut expect = from + 1;
         let mut slots: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-        while st_log.step()? {
-            if st_log.column_i64(0) != expect || st_log.column_type(1) != ValueType::Blob {
-                return Ok(false);
-            }
-            let b = st_log.column_bytes(1);
-            if b.len() % 4 != 0 {
-                return Ok(false);
-            }
-            slots.extend(
-                b.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-            if slots.len() > limit {
-                return Ok(false);
-            }
-            expect += 1;
-        }
-        if expect != stored + 1 {
-            return Ok(false);
-        }
-        drop(st_log);
-        let entry = config_int(self.db, &self.names, "entry")?;
-        let mut node = self.db.prepare(
-            &format!(
-                "SELECT g.rowid, g.node, r.{} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid WHERE g.slot = ?1",
-                quote_ident(&self.cfg.vector_name),
-                self.names.q("graph"),
-                self.names.q("rows")
-            ),
-            false,
-        )?;
-        let st = self.index.as_mut().expect("checked");
-        // Free first, so a rowid that moved between slots lands cleanly.
-        let mut present: Vec<(u32, i64, Vec<u8>, Vec<u8>)> = Vec::new();
-        for &slot in &slots {
-            node.bind_i64(1, slot as i64)?;
-            if node.step()? {
-                if node.column_type(2) != ValueType::Blob {
-                    node.reset();
+        let mut log = self.take(Sql::LogRange)?;
+        let r = (|| -> Result<bool> {
+            log.bind_i64(1, from.generation)?;
+            log.bind_i64(2, stored.generation)?;
+            let mut expect = from.generation;
+            while log.step()? {
+                if log.column_i64(0) != expect {
                     return Ok(false);
                 }
-                present.push((
-                    slot,
-                    node.column_i64(0),
-                    node.column_bytes(1).to_vec(),
-                    node.column_bytes(2).to_vec(),
-                ));
-            } else {
-                st.hnsw.apply_free(slot);
+                let Some(row) = decode_log(log.column_type(1), log.column_bytes(1)) else {
+                    return Ok(false);
+                };
+                let want = if expect == from.generation {
+                    from.token
+                } else if expect == stored.generation {
+                    stored.token
+                } else {
+                    0
+                };
+                if want != 0 && row.token != Some(want) {
+                    return Ok(false);
+                }
+                if expect > from.generation {
+                    let Some(s) = row.slots else {
+                        return Ok(false);
+                    };
+                    slots.extend(s);
+                    if slots.len() > limit {
+                        return Ok(false);
+                    }
+                }
+                expect += 1;
             }
-            node.reset();
+            Ok(expect == stored.generation + 1)
+        })();
+        self.put(Sql::LogRange, log);
+        if !r? {
+            return Ok(false);
+        }
+        let entry = config_int(self.db, &self.names, "entry")?;
+        // Read everything before changing anything.
+        let mut present: Vec<(u32, i64, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut absent: Vec<u32> = Vec::new();
+        let mut node = self.take(Sql::NodeFetch)?;
+        let r = (|| -> Result<bool> {
+            for &slot in &slots {
+                node.bind_i64(1, slot as i64)?;
+                if node.step()? {
+                    if node.column_type(2) != ValueType::Blob {
+                        return Ok(false);
+                    }
+                    present.push((
+                        slot,
+                        node.column_i64(0),
+                        node.column_bytes(1).to_vec(),
+                        node.column_bytes(2).to_vec(),
+                    ));
+                } else {
+                    absent.push(slot);
+                }
+                node.reset();
+            }
+            Ok(true)
+        })();
+        self.put(Sql::NodeFetch, node);
+        if !r? {
+            return Ok(false);
+        }
+        let st = self.index.as_mut().expect("checked");
+        let was_own = st.own;
+        if !was_own {
+            st.hnsw = Arc::new(st.hnsw.fork());
+        }
+        let h = Arc::make_mut(&mut st.hnsw);
+        // Free first, so a rowid that moved between slots lands cleanly.
+        for &slot in &absent {
+            h.apply_free(slot);
         }
         for (slot, _, _, _) in &present {
-            st.hnsw.apply_free(*slot);
+            h.apply_free(*slot);
         }
         let mut ok = true;
         for (slot, rowid, n, v) in &present {
-            if st.hnsw.apply_node(*slot, *rowid, n, v).is_err() {
+            if h.apply_node(*slot, *rowid, n, v).is_err() {
                 ok = false;
                 break;
             }
         }
         let changed: Vec<u32> = slots.iter().copied().collect();
-        if !ok
-            || st
-                .hnsw
-                .finish_apply(entry.map(|e| e as u32), &changed)
-                .is_err()
-        {
+        if !ok || h.finish_apply(entry.map(|e| e as u32), &changed).is_err() {
+            self.index = None;
             return Ok(false);
         }
-        st.hnsw.set_tag(stored);
+        h.set_tag(stored);
         self.data_epoch += 1;
         self.update_stats(|s| s.catch_ups += 1);
         Ok(true)
     }
 
+    /// xSync, after the last flush: the version is now exactly the stored state its
+    /// tag names, which nobody else can read before the file commit. Publishing it
+    /// now means a connection that reads the new generation right after the commit
+    /// (before this table's xCommit runs) finds it instead of loading it.
+    pub fn publish_index(&mut self) {
+        let key = self.registry_key();
+        if let (Some(k), Some(st)) = (key, self.index.as_ref()) {
+            if !st.hnsw.has_changes() && !st.full_write {
+                registry::publish(&k, st.hnsw.tag(), &st.hnsw);
+            }
+        }
+    }
+
+    /// xCommit: the version becomes one every connection may share.
     pub fn commit_index(&mut self) {
-        let (db, schema, table) = (self.db, self.names.schema.clone(), self.names.table.clone());
+        let key = self.registry_key();
         if let Some(st) = self.index.as_mut() {
             debug_assert!(
                 !st.hnsw.has_changes() && !st.full_write,
                 "xCommit without xSync"
             );
-            st.hnsw.commit();
-            let (mem, lv) = (st.hnsw.memory_bytes(), st.hnsw.max_level());
-            stats::update(db, &schema, &table, |s| {
-                s.memory_bytes = mem;
-                s.levels = lv;
-            });
+            if st.own {
+                if Arc::strong_count(&st.hnsw) == 1 {
+                    // Nobody reads it yet: drop the journal now (a reader that took
+                    // it since xSync leaves it to the next fork, which drops it).
+                    Arc::make_mut(&mut st.hnsw).commit();
+                }
+                st.own = false;
+                if let Some(k) = &key {
+                    registry::publish(k, st.hnsw.tag(), &st.hnsw);
+                }
+            }
         }
+        registry::sweep();
+        self.note_memory();
     }
 
     /// xRollback: the journal brings back the state (and tag) the index had when
-    /// the transaction's first change was journaled. If SQLite restored the tables
+    /// the transaction's first change was journaled; if the process still holds
+    /// that version, this connection shares it again. If SQLite restored the tables
     /// to another generation (the index was loaded or rebuilt inside the
     /// transaction), the next use reloads it.
     pub fn rollback_index(&mut self) {
+        let key = self.registry_key();
         if let Some(st) = self.index.as_mut() {
-            st.hnsw.rollback();
-            st.full_write = false;
+            if st.own {
+                Arc::make_mut(&mut st.hnsw).rollback();
+                st.full_write = false;
+                st.own = false;
+                if let Some(v) = key.and_then(|k| registry::find(&k, st.hnsw.tag())) {
+                    st.hnsw = v;
+                }
+            }
         }
+        self.note_memory();
     }
 
     /// xRollbackTo: the journal restores the state at the savepoint, which the
     /// savepoint's flush had written, so nothing is left to write. A frame the
     /// index only assumed (opened before it was loaded or rebuilt) carries a later
-    /// tag than the restored tables, and the next use reloads.
+    /// tag than the restored tables, and the next use reloads. A version not yet
+    /// changed in this transaction has nothing to undo.
     pub fn rollback_index_to(&mut self, level: i32) {
         if let Some(st) = self.index.as_mut() {
-            st.hnsw.rollback_to(level);
-            st.hnsw.clear_dirty();
-            st.full_write = false;
+            if st.own {
+                let h = Arc::make_mut(&mut st.hnsw);
+                h.rollback_to(level);
+                h.clear_dirty();
+                st.full_write = false;
+            }
         }
     }
 
@@ -475,15 +614,17 @@ impl VecTable {
     /// savepoint, then open the journal frame.
     pub fn savepoint_index(&mut self, level: i32) -> Result<()> {
         self.flush_index()?;
-        if let Some(st) = self.index.as_mut() {
-            st.hnsw.savepoint(level);
+        if self.index.is_some() {
+            self.writable()?.0.savepoint(level);
         }
         Ok(())
     }
 
     pub fn release_index(&mut self, level: i32) {
         if let Some(st) = self.index.as_mut() {
-            st.hnsw.release(level);
+            if st.own {
+                Arc::make_mut(&mut st.hnsw).release(level);
+            }
         }
     }
 

@@ -23,6 +23,7 @@ pub mod filterset;
 pub mod functions;
 pub mod plan;
 pub mod planner;
+pub mod registry;
 pub mod shadow;
 pub mod stats;
 pub mod store;

@@ -6,15 +6,138 @@ use super::config::{quote_ident, TableConfig};
 use super::ffi::{Db, Stmt, ValueType};
 use super::shadow::{self, Names};
 use crate::error::{Error, Result};
-use crate::hnsw::{Hnsw, Params, Scratch};
+use crate::hnsw::{Hnsw, Params, Scratch, Tag};
+use std::sync::Arc;
 
-/// A table's in-memory index.
+/// A table's in-memory index as one connection holds it.
 pub struct IndexState {
-    /// The graph; `hnsw.tag()` is the stored generation it matches.
-    pub hnsw: Hnsw,
+    /// The version this connection uses; `hnsw.tag()` is the stored state it
+    /// matches. While `own` is false it may be shared with other connections (see
+    /// registry.rs) and is never changed in place.
+    pub hnsw: Arc<Hnsw>,
+    /// The version carries this connection's transaction (journal frames,
+    /// unwritten changes): it was forked for it and is not published before xSync.
+    pub own: bool,
     pub scratch: Scratch,
     /// The graph replaces the stored one wholesale at the next flush (a rebuild).
     pub full_write: bool,
+}
+
+impl IndexState {
+    pub fn new(hnsw: Arc<Hnsw>, own: bool) -> Self {
+        IndexState {
+            hnsw,
+            own,
+            scratch: Scratch::default(),
+            full_write: false,
+        }
+    }
+}
+
+/// A `T_log` row. Format 2 (written since veclite 0.2): the slots a flush wrote
+/// or freed as u32 little-endian, then the new state's token (i64 little-endian),
+/// then one byte: 2, or 0x82 when the flush replaced the whole graph (no slots).
+/// Its length is 1 modulo 4, so a format-1 reader (which expects a multiple of 4
+/// or NULL) reloads instead of reading it. Format 1: the slots alone, or NULL for
+/// a whole-graph write; it carries no token.
+#[derive(Debug, PartialEq)]
+pub struct LogRow {
+    /// None: the flush replaced the whole graph.
+    pub slots: Option<Vec<u32>>,
+    /// The token of the state the flush produced (None in format 1).
+    pub token: Option<i64>,
+}
+
+const LOG_V2: u8 = 2;
+const LOG_WHOLE: u8 = 0x80;
+
+pub fn encode_log(slots: Option<&[u32]>, token: i64) -> Vec<u8> {
+    let mut b: Vec<u8> = slots
+        .unwrap_or(&[])
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    b.extend_from_slice(&token.to_le_bytes());
+    b.push(if slots.is_some() {
+        LOG_V2
+    } else {
+        LOG_V2 | LOG_WHOLE
+    });
+    b
+}
+
+/// Reads a `T_log` row's `slots` value (None: not a row this build can read).
+pub fn decode_log(ty: ValueType, b: &[u8]) -> Option<LogRow> {
+    let u32s = |b: &[u8]| -> Vec<u32> {
+        b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    match ty {
+        ValueType::Null => Some(LogRow {
+            slots: None,
+            token: None,
+        }),
+        ValueType::Blob if b.len().is_multiple_of(4) => Some(LogRow {
+            slots: Some(u32s(b)),
+            token: None,
+        }),
+        ValueType::Blob if b.len() % 4 == 1 && b.len() >= 9 => {
+            let n = b.len() - 9;
+            let flag = b[b.len() - 1];
+            let token = i64::from_le_bytes(b[n..n + 8].try_into().ok()?);
+            match flag {
+                LOG_V2 => Some(LogRow {
+                    slots: Some(u32s(&b[..n])),
+                    token: Some(token),
+                }),
+                f if f == LOG_V2 | LOG_WHOLE && n == 0 => Some(LogRow {
+                    slots: None,
+                    token: Some(token),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A new random token for a stored state (no two flushes in the process, nor,
+/// with overwhelming probability, anywhere else, share one).
+pub fn new_token() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    // Never 0, which stands for "no token" (a table last written by format 1).
+    (h.finish() as i64) | 1
+}
+
+/// Reads the stored generation and token (the token is 0 before a format-2
+/// build first writes the table).
+pub fn read_tag(st: &mut Stmt, table: &str) -> Result<Tag> {
+    if st.step()? && st.column_type(0) == ValueType::Integer {
+        let token = if st.column_type(1) == ValueType::Integer {
+            st.column_i64(1)
+        } else {
+            0
+        };
+        Ok(Tag {
+            generation: st.column_i64(0),
+            token,
+        })
+    } else {
+        Err(Error::corrupt(format!(
+            "veclite: table {table}: {table}_config has no valid generation"
+        )))
+    }
 }
 
 pub fn params(cfg: &TableConfig, seed: i64) -> Params {
@@ -156,7 +279,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
 /// UPDATE of some columns) are kept in a small least-recently-used cache instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sql {
-    /// `T_config`: the stored generation.
+    /// `T_config`: the stored generation and token.
     Generation,
     /// `T_config`: one entry (key ?1, value ?2).
     ConfigSet,
@@ -170,6 +293,10 @@ pub enum Sql {
     LogInsert,
     /// `T_log`: entries at or below generation ?1.
     LogTrim,
+    /// `T_log`: entries from generation ?1 to ?2, in order.
+    LogRange,
+    /// `T_graph` and `T_rows`: the node in slot ?1 with its rowid and vector.
+    NodeFetch,
     /// `T_rows`: does rowid ?1 exist.
     RowExists,
     /// `T_rows`: delete rowid ?1.
@@ -182,7 +309,7 @@ pub enum Sql {
     RowInsert,
 }
 
-const N_SQL: usize = 12;
+const N_SQL: usize = 14;
 
 impl Sql {
     fn text(self, names: &Names, cfg: &TableConfig) -> String {
@@ -190,8 +317,17 @@ impl Sql {
         let meta: Vec<String> = cfg.meta.iter().map(|m| quote_ident(&m.name)).collect();
         match self {
             Sql::Generation => format!(
-                "SELECT value FROM {} WHERE key = 'generation'",
-                names.q("config")
+                "SELECT (SELECT value FROM {c} WHERE key = 'generation'), (SELECT value FROM {c} WHERE key = 'token')",
+                c = names.q("config")
+            ),
+            Sql::LogRange => format!(
+                "SELECT generation, slots FROM {} WHERE generation >= ?1 AND generation <= ?2 ORDER BY generation",
+                names.q("log")
+            ),
+            Sql::NodeFetch => format!(
+                "SELECT g.rowid, g.node, r.{v} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid WHERE g.slot = ?1",
+                names.q("graph"),
+                names.q("rows")
             ),
             Sql::ConfigSet => format!(
                 "INSERT OR REPLACE INTO {}(key, value) VALUES (?1, ?2)",

@@ -26,6 +26,9 @@ pub struct VecTable {
     /// Bumped by every write, index (re)load and rollback: cached filter results
     /// from another epoch are stale.
     pub data_epoch: u64,
+    /// This table's key in the process's index registry, once worked out (the
+    /// inner None: the index stays private to the connection).
+    pub key: Option<Option<super::registry::Key>>,
     /// Recently used filter results (matching slots), newest last.
     pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::filterset::FilterSet>)>,
 }
@@ -46,6 +49,7 @@ impl VecTable {
             index: None,
             txn: Txn::default(),
             data_epoch: 0,
+            key: None,
             filter_cache: Vec::new(),
         };
         if create {
@@ -276,7 +280,8 @@ impl VecTable {
         let r = st.bind_i64(1, rowid).and_then(|_| st.run());
         self.put(Sql::RowDelete, st);
         r?;
-        self.index()?.hnsw.delete(rowid);
+        self.index()?;
+        self.writable()?.0.delete(rowid);
         Ok(())
     }
 
@@ -301,18 +306,9 @@ impl VecTable {
         r
     }
 
-    /// Loads the index with journal frames for the savepoints already open.
+    /// Loads the index for a write (the first change forks it, see `writable`).
     pub fn index_for_write(&mut self) -> Result<()> {
-        let was_loaded = self.index.is_some();
         self.index()?;
-        if !was_loaded {
-            let levels = self.txn.savepoints().to_vec();
-            if let Some(st) = self.index.as_mut() {
-                for l in levels {
-                    st.hnsw.savepoint(l);
-                }
-            }
-        }
         Ok(())
     }
 
@@ -399,9 +395,10 @@ impl VecTable {
                 // rows (even when the stored graph is damaged) and saved at xSync.
                 self.rebuild_index()?;
                 let levels = self.txn.savepoints().to_vec();
-                if let Some(st) = self.index.as_mut() {
+                if self.index.is_some() {
+                    let (h, _) = self.writable()?;
                     for l in levels {
-                        st.hnsw.savepoint(l);
+                        h.savepoint(l);
                     }
                 }
                 return Ok(None);
@@ -458,8 +455,9 @@ impl VecTable {
             r?;
             let rowid = self.db.last_insert_rowid();
             let v = new_vector.expect("insert has a vector");
-            let st = self.index()?;
-            st.hnsw.insert(rowid, &v, &mut st.scratch);
+            self.index()?;
+            let (h, sc) = self.writable()?;
+            h.insert(rowid, &v, sc);
             return Ok(Some(rowid));
         }
         // UPDATE
@@ -512,9 +510,10 @@ impl VecTable {
         self.put_stmt(sql, st);
         r?;
         if let Some(v) = index_vector {
-            let st = self.index()?;
-            st.hnsw.delete(old_rowid);
-            st.hnsw.insert(new_rowid, &v, &mut st.scratch);
+            self.index()?;
+            let (h, sc) = self.writable()?;
+            h.delete(old_rowid);
+            h.insert(new_rowid, &v, sc);
         }
         Ok(None)
     }
@@ -526,6 +525,7 @@ impl VecTable {
     }
     pub fn sync(&mut self) -> Result<()> {
         self.flush_index()?;
+        self.publish_index();
         self.txn.sync();
         Ok(())
     }

@@ -192,6 +192,18 @@ pub const SQLITE_DETERMINISTIC: c_int = 0x0000_0800;
 pub const SQLITE_DIRECTONLY: c_int = 0x0008_0000;
 pub const SQLITE_INNOCUOUS: c_int = 0x0020_0000;
 pub const SQLITE_PREPARE_PERSISTENT: u32 = 0x01;
+/// `sqlite3_file_control` op: the `sqlite3_vfs*` of a schema's file.
+pub const SQLITE_FCNTL_VFS_POINTER: c_int = 27;
+
+/// The head of `struct sqlite3_vfs` (stable since version 1): enough to read its name.
+#[repr(C)]
+pub struct sqlite3_vfs_head {
+    pub i_version: c_int,
+    pub sz_os_file: c_int,
+    pub mx_pathname: c_int,
+    pub p_next: *mut c_void,
+    pub z_name: *const c_char,
+}
 
 pub const SQLITE_IGNORE: c_int = 2;
 pub const SQLITE_REPLACE: c_int = 5;
@@ -300,10 +312,13 @@ slots! {
     value_type = 113, since 3_034_000: fn(*mut sqlite3_value) -> c_int;
     clear_bindings = 118, since 3_034_000: fn(*mut sqlite3_stmt) -> c_int;
     create_module_v2 = 119, since 3_034_000: fn(*mut sqlite3, *const c_char, *const sqlite3_module, *mut c_void, Destructor) -> c_int;
+    file_control = 127, since 3_034_000: fn(*mut sqlite3, *const c_char, c_int, *mut c_void) -> c_int;
     result_error_code = 146, since 3_034_000: fn(*mut sqlite3_context, c_int) -> ();
     context_db_handle = 149, since 3_034_000: fn(*mut sqlite3_context) -> *mut sqlite3;
     create_function_v2 = 162, since 3_034_000: fn(*mut sqlite3, *const c_char, c_int, c_int, *mut c_void, Option<ScalarCallback>, Option<ScalarCallback>, Option<unsafe extern "C" fn(*mut sqlite3_context)>, Destructor) -> c_int;
     vtab_on_conflict = 178, since 3_034_000: fn(*mut sqlite3) -> c_int;
+    db_filename = 180, since 3_034_000: fn(*mut sqlite3, *const c_char) -> *const c_char;
+    uri_parameter = 189, since 3_034_000: fn(*const c_char, *const c_char) -> *const c_char;
     bind_blob64 = 193, since 3_034_000: fn(*mut sqlite3_stmt, c_int, *const c_void, u64, Destructor) -> c_int;
     bind_text64 = 194, since 3_034_000: fn(*mut sqlite3_stmt, c_int, *const c_char, u64, Destructor, c_uchar) -> c_int;
     malloc64 = 197, since 3_034_000: fn(u64) -> *mut c_void;

@@ -191,6 +191,61 @@ impl Db {
 
     /// Whether the statement running on this connection was interrupted
     /// (`sqlite3_is_interrupted`, 3.41+; always false on older hosts).
+    /// Where `schema`'s database lives: (VFS name, file name) for a database kept in
+    /// a named file, None for the temp schema, in-memory databases (`:memory:`,
+    /// `mode=memory`, memdb) and shared-cache connections (`cache=shared`), whose
+    /// state must never be shared by file name.
+    pub fn file_location(self, schema: &str) -> Option<(String, String)> {
+        if schema.eq_ignore_ascii_case("temp") {
+            return None;
+        }
+        let s = to_cstring(schema);
+        // SAFETY: valid db and NUL-terminated schema name; the returned filename
+        // (NULL for an unknown schema) belongs to the connection and is read at once.
+        let path = unsafe {
+            let f = api!(self.api, db_filename)(self.raw, s.as_ptr());
+            if f.is_null() || *f == 0 {
+                return None;
+            }
+            let param = |key: &CStr| -> Option<String> {
+                let p = api!(self.api, uri_parameter)(f, key.as_ptr());
+                (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().to_ascii_lowercase())
+            };
+            if param(c"mode").as_deref() == Some("memory")
+                || param(c"cache").as_deref() == Some("shared")
+            {
+                return None;
+            }
+            CStr::from_ptr(f).to_string_lossy().into_owned()
+        };
+        let mut vfs: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: SQLITE_FCNTL_VFS_POINTER writes one sqlite3_vfs* to the pointer we
+        // pass; the VFS is registered and outlives the connection, and its zName is
+        // a NUL-terminated string (or NULL).
+        let name = unsafe {
+            let rc = api!(self.api, file_control)(
+                self.raw,
+                s.as_ptr(),
+                sys::SQLITE_FCNTL_VFS_POINTER,
+                (&mut vfs as *mut *mut std::ffi::c_void).cast(),
+            );
+            if rc != sys::SQLITE_OK || vfs.is_null() {
+                return None;
+            }
+            let head = vfs as *const sys::sqlite3_vfs_head;
+            let z = (*head).z_name;
+            if z.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(z).to_string_lossy().into_owned()
+            }
+        };
+        if name == "memdb" {
+            return None;
+        }
+        Some((name, path))
+    }
+
     pub fn is_interrupted(self) -> bool {
         match self.api.is_interrupted() {
             // SAFETY: valid db; the slot exists (the host is 3.41+).

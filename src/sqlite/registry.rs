@@ -1,0 +1,120 @@
+//! The process's loaded indexes, shared by every connection (of any SQLite
+//! library in the process) that opens the same table of the same file.
+//!
+//! * Key: (VFS name, the file's device and inode, table name), never the schema
+//!   name (one file may be attached under several names) nor the path (one file
+//!   may have several). Only databases kept in a named file are shared: the temp
+//!   schema, `:memory:`, `mode=memory`, memdb and `cache=shared` connections keep
+//!   a private index ([`key`] returns None for them).
+//! * Versions: immutable indexes by [`Tag`] (generation and random token), held
+//!   weakly. A version lives while something pins it: a connection's current index
+//!   (its last-used pin, dropped when it sees the generation move) or a query in
+//!   progress. Nothing else keeps it; a version nothing pins is freed and drops out
+//!   of the registry.
+//! * A version is published only when it is exactly the stored state its tag
+//!   names: after a load or catch-up, and by a writer at xSync (before the file
+//!   commit: the tag's random token cannot be read from the file by anyone else
+//!   until that commit lands, so readers never see uncommitted state and a reader
+//!   that reads the new generation right after the commit finds it published).
+//! * The registry lock is held only to look up or publish; searches hold none.
+//!   Loading is serialised per key ([`loading`]), so connections that miss the same
+//!   version together load it once: the others wait for it and then find it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+
+use super::ffi::Db;
+use crate::hnsw::{Hnsw, Tag};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    vfs: String,
+    dev: u64,
+    ino: u64,
+    table: String,
+}
+
+#[derive(Default)]
+struct Entry {
+    versions: Vec<(Tag, Weak<Hnsw>)>,
+    loading: Arc<Mutex<()>>,
+}
+
+static REGISTRY: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
+
+fn registry() -> MutexGuard<'static, HashMap<Key, Entry>> {
+    // Nothing can leave the map inconsistent (every change is one call), so a
+    // panic elsewhere while it was held does not make it unusable.
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The registry key of `table` in `schema`, or None when its index must stay
+/// private to the connection.
+pub fn key(db: Db, schema: &str, table: &str) -> Option<Key> {
+    let (vfs, path) = db.file_location(schema)?;
+    file_key(&vfs, &path, table)
+}
+
+#[cfg(unix)]
+fn file_key(vfs: &str, path: &str, table: &str) -> Option<Key> {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(path).ok()?;
+    Some(Key {
+        vfs: vfs.to_string(),
+        dev: md.dev(),
+        ino: md.ino(),
+        table: table.to_ascii_lowercase(),
+    })
+}
+
+#[cfg(not(unix))]
+fn file_key(_vfs: &str, _path: &str, _table: &str) -> Option<Key> {
+    None
+}
+
+/// The published version `tag` of `key`'s index, if it is alive.
+pub fn find(key: &Key, tag: Tag) -> Option<Arc<Hnsw>> {
+    let mut reg = registry();
+    let e = reg.get_mut(key)?;
+    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    e.versions
+        .iter()
+        .find(|(t, _)| *t == tag)
+        .and_then(|(_, w)| w.upgrade())
+}
+
+/// Publishes `index` as version `tag` of `key` (it must be exactly that stored
+/// state). A version already published under the tag is kept if alive.
+pub fn publish(key: &Key, tag: Tag, index: &Arc<Hnsw>) {
+    let mut reg = registry();
+    let e = reg.entry(key.clone()).or_default();
+    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    if !e.versions.iter().any(|(t, _)| *t == tag) {
+        e.versions.push((tag, Arc::downgrade(index)));
+    }
+}
+
+/// The lock that serialises loads of `key`'s index in this process.
+pub fn loading(key: &Key) -> Arc<Mutex<()>> {
+    registry().entry(key.clone()).or_default().loading.clone()
+}
+
+/// How many versions of `key`'s index are alive in the process.
+pub fn versions_alive(key: &Key) -> usize {
+    let mut reg = registry();
+    let Some(e) = reg.get_mut(key) else {
+        return 0;
+    };
+    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    e.versions.len()
+}
+
+/// Drops keys with no live version and nobody loading (called now and then, so
+/// a process that opens many files does not keep their keys forever).
+pub fn sweep() {
+    let mut reg = registry();
+    reg.retain(|_, e| {
+        e.versions.retain(|(_, w)| w.strong_count() > 0);
+        !e.versions.is_empty() || Arc::strong_count(&e.loading) > 1
+    });
+}
