@@ -29,6 +29,8 @@ mod common;
 use rusqlite::Connection;
 
 const DIMS: usize = 4;
+/// Read-only connections beside the two writing ones.
+const N_READERS: usize = 2;
 const CREATE: &str = "CREATE VIRTUAL TABLE t USING veclite(v float[4], n integer, tag text, exact_threshold = 0, m = 4, ef_construction = 32)";
 
 struct Rng(u64);
@@ -131,6 +133,17 @@ enum Op {
     RebuildThenFail,
     /// DROP TABLE t, then CREATE it again (empty).
     DropTable,
+    /// The database to WAL mode (the first operation of a WAL run).
+    Wal,
+    /// The next operations run on the other writing connection (when no
+    /// transaction is open on this one).
+    Switch,
+    /// Reader `i` opens a read transaction (in WAL mode, a snapshot it keeps).
+    ReaderBegin(u8),
+    /// A KNN query on reader `i`, against its snapshot (or the committed state).
+    ReaderKnn(u8, Box<Op>),
+    /// Reader `i` ends its read transaction.
+    ReaderEnd(u8),
     /// Close the connection and open a new one (outside transactions only).
     Reopen,
 }
@@ -209,6 +222,11 @@ impl Op {
             Op::RebuildThenFail => "rebuild-then-fail".into(),
             Op::DropTable => "drop-table".into(),
             Op::Reopen => "reopen".into(),
+            Op::Wal => "wal".into(),
+            Op::Switch => "switch".into(),
+            Op::ReaderBegin(i) => format!("reader-begin {i}"),
+            Op::ReaderKnn(i, k) => format!("reader-{i} {}", k.to_line()),
+            Op::ReaderEnd(i) => format!("reader-end {i}"),
         }
     }
 
@@ -282,6 +300,21 @@ impl Op {
             "rebuild-then-fail" => Op::RebuildThenFail,
             "drop-table" => Op::DropTable,
             "reopen" => Op::Reopen,
+            "wal" => Op::Wal,
+            "switch" => Op::Switch,
+            "reader-begin" => Op::ReaderBegin(int(1)? as u8),
+            "reader-end" => Op::ReaderEnd(int(1)? as u8),
+            r if r.starts_with("reader-") => {
+                let i: u8 = r["reader-".len()..]
+                    .parse()
+                    .map_err(|e| format!("`{line}`: {e}"))?;
+                let rest = line
+                    .trim_start()
+                    .splitn(2, char::is_whitespace)
+                    .nth(1)
+                    .unwrap_or("");
+                Op::ReaderKnn(i, Box::new(Op::from_line(rest)?))
+            }
             other => return Err(format!("unknown operation `{other}` in `{line}`")),
         })
     }
@@ -290,6 +323,26 @@ impl Op {
     /// a savepoint that is rolled back).
     fn random(rng: &mut Rng, out: &mut Vec<Op>) {
         let id = rng.below(60) as i64;
+        if rng.below(100) < 15 {
+            // The other connections of the process.
+            let r = rng.below(N_READERS as u64) as u8;
+            out.push(match rng.below(10) {
+                0..=1 => Op::Switch,
+                2..=3 => Op::ReaderBegin(r),
+                4..=5 => Op::ReaderEnd(r),
+                _ => Op::ReaderKnn(
+                    r,
+                    Box::new(Op::Knn {
+                        q: rng.vec(),
+                        k: 1 + rng.below(12) as usize,
+                        filter: rng.below(6) as u8,
+                        a: rng.below(60) as i64,
+                        b: rng.below(60) as i64,
+                    }),
+                ),
+            });
+            return;
+        }
         let op = match rng.below(100) {
             0..=23 => Op::Insert {
                 id,
@@ -526,6 +579,14 @@ struct Run {
     c: Connection,
     /// A second connection that stays open: after each COMMIT it must catch up.
     other: Connection,
+    /// The other writing connection (`Switch` exchanges it with `c`).
+    spare: Connection,
+    /// Connections that only read, each with the committed state its open read
+    /// transaction sees (WAL runs keep snapshots).
+    readers: Vec<(Connection, Option<Model>)>,
+    wal: bool,
+    /// The state other connections see.
+    committed: Model,
     model: Model,
     /// Open savepoints with the model as it was when each was opened.
     stack: Vec<(u8, Model)>,
@@ -543,11 +604,17 @@ impl Run {
         let c = open(&path);
         c.execute_batch(CREATE).unwrap();
         let other = open(&path);
+        let spare = open(&path);
+        let readers = (0..N_READERS).map(|_| (open(&path), None)).collect();
         Run {
             _dir: dir,
             path,
             c,
             other,
+            spare,
+            readers,
+            wal: false,
+            committed: Model::new(),
             model: Model::new(),
             stack: Vec::new(),
             in_txn: false,
@@ -809,6 +876,61 @@ impl Run {
                     self.c = open(&self.path);
                 }
             }
+            Op::Wal => {
+                if !self.txn_open() {
+                    let mode: String = self
+                        .c
+                        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                        .map_err(|e| format!("journal_mode: {e}"))?;
+                    self.sql.push("PRAGMA journal_mode = WAL".into());
+                    self.wal = mode == "wal";
+                }
+            }
+            Op::Switch => {
+                if !self.txn_open() {
+                    self.sql.push("-- switch connection".into());
+                    std::mem::swap(&mut self.c, &mut self.spare);
+                }
+            }
+            Op::ReaderBegin(i) => {
+                // Without WAL a reader's snapshot would block the writer's commit.
+                let i = *i as usize % N_READERS;
+                if self.wal && self.readers[i].1.is_none() {
+                    self.sql.push(format!("-- reader {i}: BEGIN; (a read)"));
+                    let c = &self.readers[i].0;
+                    c.execute_batch("BEGIN")
+                        .and_then(|_| c.query_row("SELECT count(*) FROM t", [], |_| Ok(())))
+                        .map_err(|e| format!("reader {i} begin: {e}"))?;
+                    self.readers[i].1 = Some(self.committed.clone());
+                }
+            }
+            Op::ReaderEnd(i) => {
+                let i = *i as usize % N_READERS;
+                if self.readers[i].1.take().is_some() {
+                    self.sql.push(format!("-- reader {i}: COMMIT"));
+                    self.readers[i]
+                        .0
+                        .execute_batch("COMMIT")
+                        .map_err(|e| format!("reader {i} commit: {e}"))?;
+                }
+            }
+            Op::ReaderKnn(i, q) => {
+                let i = *i as usize % N_READERS;
+                if !self.wal && self.txn_open() {
+                    // A rollback-journal writer may hold the file exclusively.
+                    return Ok(());
+                }
+                self.sql.push(format!("-- reader {i}: {}", q.to_line()));
+                let model = self.readers[i]
+                    .1
+                    .clone()
+                    .unwrap_or_else(|| self.committed.clone());
+                let who = format!("reader {i}");
+                knn_against(&self.readers[i].0, &model, q, &mut self.knn, &who)?;
+            }
+        }
+        if !self.txn_open() {
+            self.committed = self.model.clone();
         }
         Ok(())
     }
@@ -883,6 +1005,9 @@ fn report(name: &str, ops: &[Op], step: usize, err: &str) -> ! {
 fn fuzz(seed: u64, n_ops: usize) -> Knn {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut ops = Vec::with_capacity(n_ops + 2);
+    if seed % 2 == 0 {
+        ops.push(Op::Wal);
+    }
     while ops.len() < n_ops {
         Op::random(&mut rng, &mut ops);
     }
