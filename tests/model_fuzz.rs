@@ -310,9 +310,8 @@ impl Op {
                     .map_err(|e| format!("`{line}`: {e}"))?;
                 let rest = line
                     .trim_start()
-                    .splitn(2, char::is_whitespace)
-                    .nth(1)
-                    .unwrap_or("");
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, r)| r);
                 Op::ReaderKnn(i, Box::new(Op::from_line(rest)?))
             }
             other => return Err(format!("unknown operation `{other}` in `{line}`")),
@@ -1005,7 +1004,7 @@ fn report(name: &str, ops: &[Op], step: usize, err: &str) -> ! {
 fn fuzz(seed: u64, n_ops: usize) -> Knn {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut ops = Vec::with_capacity(n_ops + 2);
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         ops.push(Op::Wal);
     }
     while ops.len() < n_ops {
