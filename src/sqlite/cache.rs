@@ -85,6 +85,14 @@ impl VecTable {
         r
     }
 
+    /// `PRAGMA data_version` of the table's schema.
+    pub fn data_version(&mut self) -> Result<i64> {
+        let mut st = self.take(Sql::DataVersion)?;
+        let r = st.step().map(|row| if row { st.column_i64(0) } else { 0 });
+        self.put(Sql::DataVersion, st);
+        r
+    }
+
     /// The table's key in the process registry (None: the index stays private),
     /// worked out once per table object.
     pub fn registry_key(&mut self) -> Option<registry::Key> {

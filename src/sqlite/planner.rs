@@ -187,7 +187,10 @@ fn filter_set(
     filters: &[(&super::plan::Filter, Bound)],
 ) -> Result<std::rc::Rc<FilterSet>> {
     let key = filter_key(filters);
-    let epoch = t.data_epoch;
+    // This connection's writes and reloads move data_epoch; another connection's
+    // commit (a metadata-only UPDATE leaves the graph and its generation alone)
+    // moves data_version.
+    let epoch = (t.data_epoch, t.data_version()?);
     t.filter_cache.retain(|(_, e, _)| *e == epoch);
     if let Some(i) = t.filter_cache.iter().position(|(k, _, _)| *k == key) {
         let entry = t.filter_cache.remove(i);
@@ -233,7 +236,6 @@ fn filter_set(
     }
     slots.sort_unstable();
     let set = std::rc::Rc::new(FilterSet { bits, slots });
-    let epoch = t.data_epoch;
     if t.filter_cache.len() >= FILTER_CACHE {
         t.filter_cache.remove(0);
     }

@@ -297,6 +297,8 @@ pub enum Sql {
     LogRange,
     /// `T_graph` and `T_rows`: the node in slot ?1 with its rowid and vector.
     NodeFetch,
+    /// The schema's `PRAGMA data_version`: moves when another connection commits.
+    DataVersion,
     /// `T_rows`: does rowid ?1 exist.
     RowExists,
     /// `T_rows`: delete rowid ?1.
@@ -309,7 +311,7 @@ pub enum Sql {
     RowInsert,
 }
 
-const N_SQL: usize = 14;
+const N_SQL: usize = 15;
 
 impl Sql {
     fn text(self, names: &Names, cfg: &TableConfig) -> String {
@@ -324,6 +326,7 @@ impl Sql {
                 "SELECT generation, slots FROM {} WHERE generation >= ?1 AND generation <= ?2 ORDER BY generation",
                 names.q("log")
             ),
+            Sql::DataVersion => format!("PRAGMA {}.data_version", quote_ident(&names.schema)),
             Sql::NodeFetch => format!(
                 "SELECT g.rowid, g.node, r.{v} FROM {} AS g LEFT JOIN {} AS r ON r.rowid = g.rowid WHERE g.slot = ?1",
                 names.q("graph"),

@@ -30,7 +30,7 @@ pub struct VecTable {
     /// inner None: the index stays private to the connection).
     pub key: Option<Option<super::registry::Key>>,
     /// Recently used filter results (matching slots), newest last.
-    pub filter_cache: Vec<(Vec<u8>, u64, std::rc::Rc<super::filterset::FilterSet>)>,
+    pub filter_cache: Vec<(Vec<u8>, (u64, i64), std::rc::Rc<super::filterset::FilterSet>)>,
 }
 
 impl VecTable {
