@@ -11,6 +11,10 @@ use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::vector;
 
+/// A cached filter result: the filter's key, the (data epoch, data_version) it
+/// was computed at, the matching slots.
+pub type CachedFilter = (Vec<u8>, (u64, i64), std::rc::Rc<super::filterset::FilterSet>);
+
 pub struct VecTable {
     pub db: Db,
     pub names: Names,
@@ -30,7 +34,7 @@ pub struct VecTable {
     /// inner None: the index stays private to the connection).
     pub key: Option<Option<super::registry::Key>>,
     /// Recently used filter results (matching slots), newest last.
-    pub filter_cache: Vec<(Vec<u8>, (u64, i64), std::rc::Rc<super::filterset::FilterSet>)>,
+    pub filter_cache: Vec<CachedFilter>,
 }
 
 impl VecTable {
