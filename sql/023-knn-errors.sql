@@ -2,7 +2,6 @@
 .load ./target/release/libveclite
 CREATE VIRTUAL TABLE docs USING veclite(embedding float[2], tag text);
 INSERT INTO docs(rowid, embedding, tag) VALUES (1, '[0,0]', 'a');
-SELECT rowid FROM docs WHERE knn_match(embedding, '[0,0]');
 SELECT rowid FROM docs WHERE knn_match(embedding, '[0,0]') AND k = 0;
 SELECT rowid FROM docs WHERE knn_match(embedding, '[0,0]') AND k = 10001;
 SELECT rowid FROM docs WHERE knn_match(embedding, '[0,0]') AND k = 'ten';

@@ -32,7 +32,6 @@ const CATALOGUE: &[(&str, &str)] = &[
     ("INSERT INTO t(rowid, v, query) VALUES (7, '[1, 2, 3]', 'veclite:rebuild')", "veclite: a command INSERT into t(query) ('veclite:rebuild') takes no other values: write INSERT INTO t(query) VALUES ('veclite:rebuild')"),
     ("INSERT INTO t(rowid, v) VALUES (9, '[1, 2, 3]') ON CONFLICT DO NOTHING", "UPSERT not implemented for virtual table \"t\""),
     // queries
-    ("SELECT rowid FROM t WHERE knn_match(v, '[1, 2, 3]')", "veclite: a KNN query on t needs k: add `AND k = N` to the WHERE clause (LIMIT is not passed to virtual tables by every SQLite version)"),
     ("SELECT rowid FROM t WHERE knn_match(v, '[1, 2, 3]') AND k = 0", "veclite: k must be an integer from 1 to 10000"),
     ("SELECT rowid FROM t WHERE knn_match(v, '[1, 2, 3]') AND k = 10001", "veclite: k must be an integer from 1 to 10000"),
     ("SELECT rowid FROM t WHERE knn_match(v, '[1, 2, 3]') AND k = 'ten'", "veclite: k must be an integer from 1 to 10000"),

@@ -115,8 +115,9 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     info.insert("index_shared_uses".into(), stats.shared_uses.into());
     info.insert(
         "searches".into(),
-        serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches}),
+        serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches, "stream": stats.stream_searches}),
     );
+    info.insert("stream_skips".into(), stats.stream_skips.into());
     info.insert("index_loads".into(), stats.loads.into());
     info.insert("index_catch_ups".into(), stats.catch_ups.into());
     info.insert(

@@ -636,6 +636,14 @@ impl VecTable {
         }
     }
 
+    /// A streamed KNN query ended having skipped `skips` rows.
+    pub fn count_stream(&self, skips: u64) {
+        self.update_stats(|s| {
+            s.stream_searches += 1;
+            s.stream_skips += skips;
+        });
+    }
+
     pub fn count_search(&self, graph: bool) {
         self.update_stats(|s| {
             if graph {

@@ -29,6 +29,16 @@ enum Mode {
         stmt: Stmt,
         eof: bool,
     },
+    /// A KNN query without k: rows in distance order as SQLite asks for them.
+    Stream {
+        stream: super::stream::Stream,
+        current: Option<Hit>,
+        knn: KnnInfo,
+        row: Option<Vec<OwnedValue>>,
+        /// The table's data epoch at xFilter: once this connection writes, a row
+        /// the pinned version still holds may be gone, and is skipped.
+        epoch: u64,
+    },
     /// A materialised list of rows: KNN results (with distances) or the union of
     /// several chunked scans.
     List {
@@ -53,9 +63,35 @@ impl VecCursor {
 
     /// Gives cached statements back to the table.
     pub fn close(&mut self, t: &mut VecTable) {
-        if let Mode::Scan { sql, stmt, .. } = std::mem::replace(&mut self.mode, Mode::Done) {
-            t.put_stmt(sql, stmt);
+        match std::mem::replace(&mut self.mode, Mode::Done) {
+            Mode::Scan { sql, stmt, .. } => t.put_stmt(sql, stmt),
+            Mode::Stream { stream, .. } => t.count_stream(stream.skips),
+            _ => {}
         }
+    }
+
+    /// Moves a stream to its next row that still exists.
+    fn settle(&mut self, t: &mut VecTable) -> Result<()> {
+        if let Mode::Stream {
+            stream,
+            current,
+            row,
+            epoch,
+            ..
+        } = &mut self.mode
+        {
+            *row = None;
+            loop {
+                *current = stream.peek();
+                match *current {
+                    Some(h) if *epoch != t.data_epoch && !t.rowid_exists(h.rowid)? => {
+                        stream.advance()
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn filter(
@@ -116,11 +152,23 @@ impl VecCursor {
                     k
                 }
                 (None, None) => {
-                    return Err(Error::usage(format!(
-                        "veclite: a KNN query on {} needs k: add `AND k = N` to the WHERE clause \
-                         (LIMIT is not passed to virtual tables by every SQLite version)",
-                        t.names.table
-                    )))
+                    // No k: stream rows in distance order until SQLite stops asking.
+                    let (q, blob) = query.expect("knn plan has a query");
+                    let ef = ef.unwrap_or(t.cfg.ef_search as i64);
+                    let stream = planner::stream(t, &filters, q, ef as usize)?;
+                    self.mode = Mode::Stream {
+                        stream,
+                        current: None,
+                        knn: KnnInfo {
+                            query: blob,
+                            k: 0,
+                            ef,
+                            metric: t.cfg.metric,
+                        },
+                        row: None,
+                        epoch: t.data_epoch,
+                    };
+                    return self.settle(t);
                 }
             };
             let (q, blob) = query.expect("knn plan has a query");
@@ -208,9 +256,13 @@ impl VecCursor {
         }
     }
 
-    pub fn next(&mut self, _t: &mut VecTable) -> Result<()> {
+    pub fn next(&mut self, t: &mut VecTable) -> Result<()> {
         match &mut self.mode {
             Mode::Done => {}
+            Mode::Stream { stream, .. } => {
+                stream.advance();
+                return self.settle(t);
+            }
             Mode::Scan { stmt, eof, .. } => {
                 if !*eof {
                     *eof = !stmt.step()?;
@@ -228,6 +280,7 @@ impl VecCursor {
         match &self.mode {
             Mode::Done => true,
             Mode::Scan { eof, .. } => *eof,
+            Mode::Stream { current, .. } => current.is_none(),
             Mode::List { hits, pos, .. } => *pos >= hits.len(),
         }
     }
@@ -236,6 +289,7 @@ impl VecCursor {
         match &self.mode {
             Mode::Done => 0,
             Mode::Scan { stmt, .. } => stmt.column_i64(0),
+            Mode::Stream { current, .. } => current.map_or(0, |h| h.rowid),
             Mode::List { hits, pos, .. } => hits.get(*pos).map(|h| h.rowid).unwrap_or(0),
         }
     }
@@ -263,13 +317,20 @@ impl VecCursor {
                     ctx.null();
                 }
             }
-            Mode::List {
-                hits,
-                pos,
-                knn,
-                row,
-            } => {
-                let Some(hit) = hits.get(*pos) else {
+            Mode::List { .. } | Mode::Stream { .. } => {
+                let (hit, knn, row, bounded) = match &mut self.mode {
+                    Mode::List {
+                        hits,
+                        pos,
+                        knn,
+                        row,
+                    } => (hits.get(*pos).copied(), knn.as_ref(), row, true),
+                    Mode::Stream {
+                        current, knn, row, ..
+                    } => (*current, Some(&*knn), row, false),
+                    _ => unreachable!(),
+                };
+                let Some(hit) = hit else {
                     ctx.null();
                     return Ok(());
                 };
@@ -285,8 +346,8 @@ impl VecCursor {
                     }
                 } else if i == lay.k() {
                     match knn {
-                        Some(kn) => ctx.i64(kn.k),
-                        None => ctx.null(),
+                        Some(kn) if bounded => ctx.i64(kn.k),
+                        _ => ctx.null(),
                     }
                 } else if i == lay.ef() {
                     match knn {

@@ -27,5 +27,6 @@ pub mod registry;
 pub mod shadow;
 pub mod stats;
 pub mod store;
+pub mod stream;
 pub mod txn;
 pub mod vtab;

@@ -376,6 +376,15 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             !no_collation_info,
         ));
     }
+    // LIMIT may stand for k only when the table evaluates every other term
+    // itself: a term SQLite checks after us would leave fewer than LIMIT rows.
+    // Otherwise the query streams rows in distance order and LIMIT stops it.
+    let all_taken = cons.iter().enumerate().all(|(i, c)| {
+        c.op == OP_LIMIT || c.op == OP_OFFSET || args.iter().any(|(j, _, _)| *j == i)
+    });
+    if !all_taken {
+        args.retain(|(_, a, _)| !matches!(a, Arg::Limit | Arg::Offset));
+    }
     for (n, (i, _, omit)) in args.iter().enumerate() {
         info.set_usage(*i, n as i32 + 1, *omit);
     }
@@ -394,9 +403,8 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             _ => false,
         };
         info.set_order_by_consumed(consumed);
-        // Without k the plan is only chosen when nothing else works; xFilter then
-        // explains how to add one.
-        let cost = if has_k { 100.0 } else { 1e15 };
+        // Without k the rows stream in distance order (as many as SQLite reads).
+        let cost = if has_k { 100.0 } else { 1000.0 };
         info.set_cost(cost, 10);
         info.set_idx_num(1);
     } else {

@@ -180,6 +180,27 @@ fn exact_factor() -> f64 {
     })
 }
 
+/// A stream of rows in distance order for a KNN query without k (see stream.rs),
+/// over the current version of the index, which it pins.
+pub fn stream(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    q: Vec<f32>,
+    ef: usize,
+) -> Result<super::stream::Stream> {
+    let n = t.index()?.hnsw.len();
+    let small = n < t.cfg.exact_threshold.max(1);
+    let (set, two_hop) = if filters.is_empty() {
+        (None, false)
+    } else {
+        let set = filter_set(t, filters)?;
+        let two_hop = (set.slots.len() as f64) < TWO_HOP_BELOW * n as f64;
+        (Some(set), two_hop)
+    };
+    let hnsw = std::sync::Arc::clone(&t.loaded_index()?.hnsw);
+    Ok(super::stream::Stream::new(hnsw, q, set, two_hop, ef, small))
+}
+
 /// The matching slots for `filters`, from the per-table cache when the same terms
 /// with the same values were evaluated since the last write (or reload).
 fn filter_set(

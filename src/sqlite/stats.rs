@@ -12,6 +12,10 @@ use super::ffi::Db;
 pub struct Stats {
     pub graph_searches: u64,
     pub exact_searches: u64,
+    /// KNN queries without k, streamed in distance order, and the rows they left
+    /// out because a later batch found them closer than a row already sent.
+    pub stream_searches: u64,
+    pub stream_skips: u64,
     pub loads: u64,
     /// Times another connection's commit was applied from the change log instead
     /// of reloading.

@@ -13,7 +13,11 @@ use crate::vector;
 
 /// A cached filter result: the filter's key, the (data epoch, data_version) it
 /// was computed at, the matching slots.
-pub type CachedFilter = (Vec<u8>, (u64, i64), std::rc::Rc<super::filterset::FilterSet>);
+pub type CachedFilter = (
+    Vec<u8>,
+    (u64, i64),
+    std::rc::Rc<super::filterset::FilterSet>,
+);
 
 pub struct VecTable {
     pub db: Db,
@@ -272,7 +276,7 @@ impl VecTable {
         Ok(r)
     }
 
-    fn rowid_exists(&mut self, rowid: i64) -> Result<bool> {
+    pub fn rowid_exists(&mut self, rowid: i64) -> Result<bool> {
         let mut st = self.take(Sql::RowExists)?;
         let r = st.bind_i64(1, rowid).and_then(|_| st.step());
         self.put(Sql::RowExists, st);
