@@ -31,7 +31,7 @@ enum Mode {
     },
     /// A KNN query without k: rows in distance order as SQLite asks for them.
     Stream {
-        stream: super::stream::Stream,
+        stream: Box<super::stream::Stream>,
         current: Option<Hit>,
         knn: KnnInfo,
         row: Option<Vec<OwnedValue>>,
@@ -155,7 +155,7 @@ impl VecCursor {
                     // No k: stream rows in distance order until SQLite stops asking.
                     let (q, blob) = query.expect("knn plan has a query");
                     let ef = ef.unwrap_or(t.cfg.ef_search as i64);
-                    let stream = planner::stream(t, &filters, q, ef as usize)?;
+                    let stream = Box::new(planner::stream(t, &filters, q, ef as usize)?);
                     self.mode = Mode::Stream {
                         stream,
                         current: None,
