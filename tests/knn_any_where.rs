@@ -88,7 +88,7 @@ fn any_where_clause_keeps_k() {
         (
             "JOIN",
             "SELECT d.rowid, d.distance FROM docs d JOIN lexnames l ON l.id = d.lex WHERE knn_match(d.embedding, ?1) AND l.kind = 'even' AND d.year < 1960 ORDER BY d.distance LIMIT 10",
-            Box::new(|i| w.lex[i] % 3 == 0 && year(i) < 1960),
+            Box::new(|i| w.lex[i].is_multiple_of(3) && year(i) < 1960),
         ),
     ];
     let mut report = Vec::new();
