@@ -252,7 +252,22 @@ impl Hnsw {
                     })
                     .collect();
                 cs.sort_by(Cand::nearest_first);
-                let sel = self.select(&cs, self.cap(lc));
+                let mut sel = self.select(&cs, self.cap(lc));
+                // The heuristic may keep a single neighbour of a tight cluster; a
+                // repaired node keeps at least half its capacity (the nearest of
+                // the pruned ones, as hnswlib's keepPrunedConnections), so a purge
+                // of many nodes cannot leave a node, or the entry point, linked
+                // only to one other (found by the model fuzzer: a rowid shift
+                // under OR REPLACE left 6 of 8 nodes out of reach).
+                let want = (self.cap(lc) / 2).min(cs.len());
+                for c in &cs {
+                    if sel.len() >= want {
+                        break;
+                    }
+                    if !sel.contains(&c.id) {
+                        sel.push(c.id);
+                    }
+                }
                 self.set_links(s, lc, &sel);
             }
         }
