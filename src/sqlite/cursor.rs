@@ -84,7 +84,7 @@ impl VecCursor {
             loop {
                 *current = stream.peek();
                 match *current {
-                    Some(h) if *epoch != t.data_epoch && !t.rowid_exists(h.rowid)? => {
+                    Some(h) if *epoch != t.life.data_epoch && !t.rowid_exists(h.rowid)? => {
                         stream.advance()
                     }
                     _ => break,
@@ -166,7 +166,7 @@ impl VecCursor {
                             metric: t.cfg.metric,
                         },
                         row: None,
-                        epoch: t.data_epoch,
+                        epoch: t.life.data_epoch,
                     };
                     return self.settle(t);
                 }

@@ -16,3 +16,7 @@ impl FilterSet {
             .unwrap_or(false)
     }
 }
+
+/// A cached filter result: the filter's key, the (data epoch, data_version) it
+/// was computed at, the matching slots.
+pub type CachedFilter = (Vec<u8>, (u64, i64), std::rc::Rc<FilterSet>);

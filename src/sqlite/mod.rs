@@ -6,14 +6,14 @@
 //! * `config`, `shadow`, `args`, `stats` — CREATE arguments, shadow-table DDL,
 //!   values as vectors, per-connection counters;
 //! * `plan` — xBestIndex and the plan string;
-//! * `cache`, `vtab` — the table, its index and transactions;
+//! * `lifecycle`, `vtab` — the table, its index and transactions;
 //! * `cursor` — xFilter / xNext / xColumn;
 //! * `admin`, `functions` — SQL functions;
 //! * `extension` — what the entry point registers.
 
 pub mod admin;
 pub mod args;
-pub mod cache;
+pub mod lifecycle;
 pub mod commands;
 pub mod config;
 pub mod cursor;

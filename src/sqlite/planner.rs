@@ -211,12 +211,12 @@ fn filter_set(
     // This connection's writes and reloads move data_epoch; another connection's
     // commit (a metadata-only UPDATE leaves the graph and its generation alone)
     // moves data_version.
-    let epoch = (t.data_epoch, t.data_version()?);
-    t.filter_cache.retain(|(_, e, _)| *e == epoch);
-    if let Some(i) = t.filter_cache.iter().position(|(k, _, _)| *k == key) {
-        let entry = t.filter_cache.remove(i);
+    let epoch = (t.life.data_epoch, t.data_version()?);
+    t.life.filter_cache.retain(|(_, e, _)| *e == epoch);
+    if let Some(i) = t.life.filter_cache.iter().position(|(k, _, _)| *k == key) {
+        let entry = t.life.filter_cache.remove(i);
         let set = entry.2.clone();
-        t.filter_cache.push(entry);
+        t.life.filter_cache.push(entry);
         return Ok(set);
     }
     let combos = Combos::new(filters);
@@ -257,10 +257,10 @@ fn filter_set(
     }
     slots.sort_unstable();
     let set = std::rc::Rc::new(FilterSet { bits, slots });
-    if t.filter_cache.len() >= FILTER_CACHE {
-        t.filter_cache.remove(0);
+    if t.life.filter_cache.len() >= FILTER_CACHE {
+        t.life.filter_cache.remove(0);
     }
-    t.filter_cache.push((key, epoch, set.clone()));
+    t.life.filter_cache.push((key, epoch, set.clone()));
     Ok(set)
 }
 

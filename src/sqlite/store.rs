@@ -377,6 +377,24 @@ impl Sql {
 /// How many query-dependent statements a table keeps.
 const DYNAMIC_KEEP: usize = 32;
 
+/// What the index lifecycle needs of its table: the connection, the names and
+/// definition, and the table's prepared statements (borrowed from the table).
+pub struct Store<'a> {
+    pub db: Db,
+    pub names: &'a Names,
+    pub cfg: &'a TableConfig,
+    pub stmts: &'a mut Statements,
+}
+
+impl Store<'_> {
+    pub fn take(&mut self, id: Sql) -> Result<Stmt> {
+        self.stmts.take(self.db, self.names, self.cfg, id)
+    }
+    pub fn put(&mut self, id: Sql, stmt: Stmt) {
+        self.stmts.put(id, stmt);
+    }
+}
+
 /// A table object's prepared statements.
 pub struct Statements {
     fixed: [Option<Stmt>; N_SQL],

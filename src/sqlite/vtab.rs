@@ -1,23 +1,16 @@
 //! The vector table: create/connect/destroy/rename and writes (xUpdate).
 
+use super::lifecycle::Lifecycle;
 use super::commands::{FLUSH_COMMAND, REBUILD_COMMAND};
 use super::config::{self, quote_ident, TableConfig};
 use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
 use super::plan::Layout;
 use super::shadow::{self, Names};
-use super::store::{IndexState, Sql, Statements};
-use super::txn::Txn;
+use super::store::{IndexState, Sql, Statements, Store};
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
+use crate::hnsw::{Hnsw, Scratch};
 use crate::vector;
-
-/// A cached filter result: the filter's key, the (data epoch, data_version) it
-/// was computed at, the matching slots.
-pub type CachedFilter = (
-    Vec<u8>,
-    (u64, i64),
-    std::rc::Rc<super::filterset::FilterSet>,
-);
 
 pub struct VecTable {
     pub db: Db,
@@ -27,18 +20,8 @@ pub struct VecTable {
     format_checked: bool,
     /// Row-count estimate for the planner (refreshed by full scans and KNN queries).
     pub est_rows: f64,
-    /// The in-memory HNSW index, loaded on first use (see cache.rs).
-    pub index: Option<IndexState>,
-    /// Transaction phase, open savepoints, flushing guard.
-    pub txn: Txn,
-    /// Bumped by every write, index (re)load and rollback: cached filter results
-    /// from another epoch are stale.
-    pub data_epoch: u64,
-    /// This table's key in the process's index registry, once worked out (the
-    /// inner None: the index stays private to the connection).
-    pub key: Option<Option<super::registry::Key>>,
-    /// Recently used filter results (matching slots), newest last.
-    pub filter_cache: Vec<CachedFilter>,
+    /// The index and where the table stands in its transaction (see lifecycle.rs).
+    pub life: Lifecycle,
 }
 
 impl VecTable {
@@ -54,11 +37,7 @@ impl VecTable {
             stmts: Statements::default(),
             format_checked: false,
             est_rows: 100_000.0,
-            index: None,
-            txn: Txn::default(),
-            data_epoch: 0,
-            key: None,
-            filter_cache: Vec::new(),
+            life: Lifecycle::default(),
         };
         if create {
             t.create_shadow()?;
@@ -368,8 +347,8 @@ impl VecTable {
             q.value_type() == ValueType::Text && q.text() == REBUILD_COMMAND.as_bytes()
         };
         self.check_format(rebuilding)?;
-        self.txn.write();
-        self.data_epoch += 1;
+        self.life.txn.write();
+        self.life.data_epoch += 1;
         if args.len() == 2 + n_cols && args[0].is_null() {
             let q = args[2 + self.layout().query() as usize];
             let is_command = q.value_type() == ValueType::Text
@@ -394,7 +373,7 @@ impl VecTable {
             if q.value_type() == ValueType::Text && q.text() == FLUSH_COMMAND.as_bytes() {
                 // veclite_check() inside a transaction: write this transaction's
                 // graph changes now, so the shadow tables agree with the rows.
-                self.data_epoch -= 1;
+                self.life.data_epoch -= 1;
                 self.flush_index()?;
                 return Ok(None);
             }
@@ -402,8 +381,8 @@ impl VecTable {
                 // veclite_rebuild(): no row is written; the index is rebuilt from the
                 // rows (even when the stored graph is damaged) and saved at xSync.
                 self.rebuild_index()?;
-                let levels = self.txn.savepoints().to_vec();
-                if self.index.is_some() {
+                let levels = self.life.txn.savepoints().to_vec();
+                if self.life.state.is_some() {
                     let (h, _) = self.writable()?;
                     for l in levels {
                         h.savepoint(l);
@@ -526,51 +505,83 @@ impl VecTable {
         Ok(None)
     }
 
-    /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
+    /// The table's index lifecycle and what it needs of the table.
+    pub fn split(&mut self) -> (&mut Lifecycle, Store<'_>) {
+        (
+            &mut self.life,
+            Store {
+                db: self.db,
+                names: &self.names,
+                cfg: &self.cfg,
+                stmts: &mut self.stmts,
+            },
+        )
+    }
+
+    /// The table's index, as it must be for this connection's transaction.
+    pub fn index(&mut self) -> Result<&mut IndexState> {
+        let (l, mut s) = self.split();
+        l.index(&mut s)
+    }
+    /// The index already validated by [`index`](Self::index) in this call.
+    pub fn loaded_index(&mut self) -> Result<&mut IndexState> {
+        self.life.loaded_index()
+    }
+    /// The index for changing (forked for the transaction on its first change).
+    pub fn writable(&mut self) -> Result<(&mut Hnsw, &mut Scratch)> {
+        self.life.writable()
+    }
+    pub fn data_version(&mut self) -> Result<i64> {
+        let (l, mut s) = self.split();
+        l.data_version(&mut s)
+    }
+    pub fn rebuild_index(&mut self) -> Result<usize> {
+        let (l, mut s) = self.split();
+        l.rebuild_index(&mut s)
+    }
+    pub fn flush_index(&mut self) -> Result<()> {
+        let (l, mut s) = self.split();
+        l.flush_index(&mut s)
+    }
+    pub fn count_stream(&mut self, skips: u64) {
+        let (l, s) = self.split();
+        l.count_stream(&s, skips)
+    }
+    pub fn count_search(&mut self, graph: bool) {
+        let (l, s) = self.split();
+        l.count_search(&s, graph)
+    }
+
+    // The transaction hooks (Lifecycle's).
     pub fn begin(&mut self) -> Result<()> {
-        self.txn.begin();
+        self.life.begin();
         Ok(())
     }
+    /// Everything that can fail at commit happens here (SQLite ignores xCommit errors).
     pub fn sync(&mut self) -> Result<()> {
-        self.flush_index()?;
-        self.publish_index();
-        self.txn.sync();
-        Ok(())
+        let (l, mut s) = self.split();
+        l.sync(&mut s)
     }
     pub fn commit(&mut self) -> Result<()> {
-        self.txn.commit();
-        self.commit_index();
+        let (l, mut s) = self.split();
+        l.commit(&mut s);
         Ok(())
     }
     pub fn rollback(&mut self) -> Result<()> {
-        self.data_epoch += 1;
-        self.txn.rollback();
-        self.rollback_index();
+        let (l, mut s) = self.split();
+        l.rollback(&mut s);
         Ok(())
     }
     pub fn savepoint(&mut self, level: i32) -> Result<()> {
-        if self.txn.flushing() {
-            return Ok(());
-        }
-        self.savepoint_index(level)?;
-        self.txn.savepoint(level);
-        Ok(())
+        let (l, mut s) = self.split();
+        l.savepoint(&mut s, level)
     }
     pub fn release(&mut self, level: i32) -> Result<()> {
-        if self.txn.flushing() {
-            return Ok(());
-        }
-        self.txn.release(level);
-        self.release_index(level);
+        self.life.release(level);
         Ok(())
     }
     pub fn rollback_to(&mut self, level: i32) -> Result<()> {
-        if self.txn.flushing() {
-            return Ok(());
-        }
-        self.data_epoch += 1;
-        self.txn.rollback_to(level);
-        self.rollback_index_to(level);
+        self.life.rollback_to(level);
         Ok(())
     }
 }

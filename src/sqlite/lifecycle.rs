@@ -1,8 +1,13 @@
-//! The per-connection in-memory HNSW index of a table: lazy load from the shadow
-//! tables, the staleness rule, persistence at xSync, and the transaction hooks.
+//! A table's index over SQLite's transaction protocol ([`Lifecycle`]): which
+//! version it uses (shared with the process's other connections, see
+//! registry.rs), the staleness rule, catch-up and load, the copy-on-write fork a
+//! transaction writes to, persistence (flushes) and publishing, and the
+//! transaction hooks with their state ([`Txn`]).
 //!
-//! Rules (see ARCHITECTURE.md, "Transactions"):
-//! * The index is loaded on first use from `T_graph` joined with `T_rows`.
+//! Rules (see ARCHITECTURE.md, "The in-memory index and transactions" and "One
+//! index per process"):
+//! * The index is loaded on first use from `T_graph` joined with `T_rows`, or
+//!   taken from the process's registry.
 //! * Every write of graph nodes to the shadow tables (a *flush*) stores a new
 //!   `generation` in `T_config` and a `T_log` row for it, so each distinct state of
 //!   the stored graph has its own number. The in-memory index carries the number of
@@ -25,13 +30,15 @@ use std::sync::Arc;
 
 use super::config::quote_ident;
 use super::ffi::ValueType;
+use super::filterset::CachedFilter;
 use super::registry;
 use super::shadow;
 use super::stats;
 use super::store::{
-    config_int, damaged, decode_log, encode_log, load, new_token, params, read_tag, IndexState, Sql,
+    config_int, damaged, decode_log, encode_log, load, new_token, params, read_tag, IndexState,
+    Sql, Store,
 };
-use super::vtab::VecTable;
+use super::txn::Txn;
 use crate::error::{Error, Result};
 use crate::hnsw::{codec, Hnsw, Scratch, Tag};
 use crate::vector;
@@ -39,15 +46,35 @@ use crate::vector;
 /// How many write transactions the change log keeps.
 const LOG_KEEP: i64 = 64;
 
-impl VecTable {
-    fn update_stats(&self, f: impl FnOnce(&mut stats::Stats)) {
-        stats::update(self.db, &self.names.schema, &self.names.table, f);
+/// A table's index over the transaction protocol: the version it uses, where the
+/// transaction stands, and what is derived from them (the data epoch that dates
+/// cached filter results, the registry key). Every method gets the table's
+/// [`Store`] for its statements.
+#[derive(Default)]
+pub struct Lifecycle {
+    /// The in-memory index, loaded on first use.
+    pub state: Option<IndexState>,
+    /// Transaction phase, open savepoints, flushing guard.
+    pub txn: Txn,
+    /// Bumped by every write, index (re)load, version change and rollback: cached
+    /// filter results from another epoch are stale.
+    pub data_epoch: u64,
+    /// This table's key in the process's index registry, once worked out (the
+    /// inner None: the index stays private to the connection).
+    key: Option<Option<registry::Key>>,
+    /// Recently used filter results (matching slots), newest last.
+    pub filter_cache: Vec<CachedFilter>,
+}
+
+impl Lifecycle {
+    fn update_stats(&self, store: &Store<'_>, f: impl FnOnce(&mut stats::Stats)) {
+        stats::update(store.db, &store.names.schema, &store.names.table, f);
     }
 
     /// Records what the connection's version holds (veclite_info's memory figures).
-    fn note_memory(&self) {
-        let Some(st) = self.index.as_ref() else {
-            self.update_stats(|s| {
+    fn note_memory(&self, store: &Store<'_>) {
+        let Some(st) = self.state.as_ref() else {
+            self.update_stats(store, |s| {
                 s.loaded = false;
                 s.memory_bytes = 0;
                 s.shared_bytes = 0;
@@ -61,7 +88,7 @@ impl VecTable {
             st.hnsw.memory_split().0
         };
         let lv = st.hnsw.max_level();
-        self.update_stats(|s| {
+        self.update_stats(store, |s| {
             s.loaded = true;
             s.memory_bytes = total;
             s.shared_bytes = shared;
@@ -71,76 +98,76 @@ impl VecTable {
 
     /// The index already validated by [`index`](Self::index) in this call.
     pub fn loaded_index(&mut self) -> Result<&mut IndexState> {
-        match self.index.as_mut() {
+        match self.state.as_mut() {
             Some(st) => Ok(st),
             None => Err(Error::usage("veclite: internal error: index not loaded")),
         }
     }
 
     /// The stored generation and token, read in the connection's transaction.
-    pub fn stored_tag(&mut self) -> Result<Tag> {
-        let mut st = self.take(Sql::Generation)?;
-        let r = read_tag(&mut st, &self.names.table);
-        self.put(Sql::Generation, st);
+    pub fn stored_tag(&mut self, store: &mut Store<'_>) -> Result<Tag> {
+        let mut st = store.take(Sql::Generation)?;
+        let r = read_tag(&mut st, &store.names.table);
+        store.put(Sql::Generation, st);
         r
     }
 
     /// `PRAGMA data_version` of the table's schema.
-    pub fn data_version(&mut self) -> Result<i64> {
-        let mut st = self.take(Sql::DataVersion)?;
+    pub fn data_version(&mut self, store: &mut Store<'_>) -> Result<i64> {
+        let mut st = store.take(Sql::DataVersion)?;
         let r = st.step().map(|row| if row { st.column_i64(0) } else { 0 });
-        self.put(Sql::DataVersion, st);
+        store.put(Sql::DataVersion, st);
         r
     }
 
     /// The table's key in the process registry (None: the index stays private),
     /// worked out once per table object.
-    pub fn registry_key(&mut self) -> Option<registry::Key> {
+    pub fn registry_key(&mut self, store: &mut Store<'_>) -> Option<registry::Key> {
         if self.key.is_none() {
             self.key = Some(registry::key(
-                self.db,
-                &self.names.schema,
-                &self.names.table,
+                store.db,
+                &store.names.schema,
+                &store.names.table,
             ));
         }
         self.key.clone().flatten()
     }
 
     /// Makes `v` (a published version) this connection's index.
-    fn adopt(&mut self, v: Arc<Hnsw>) {
-        self.index = Some(IndexState::new(v, false));
+    fn adopt(&mut self, store: &mut Store<'_>, v: Arc<Hnsw>) {
+        self.state = Some(IndexState::new(v, false));
         self.data_epoch += 1;
-        self.update_stats(|s| s.shared_uses += 1);
-        self.note_memory();
+        self.update_stats(store, |s| s.shared_uses += 1);
+        self.note_memory(store);
     }
 
     /// The table's index, as it must be for what this connection's transaction
     /// sees: the version it holds if that is still the stored one, else the one
     /// the process already holds for the stored state, else caught up from the
     /// change log or loaded (and published for the other connections).
-    pub fn index(&mut self) -> Result<&mut IndexState> {
-        let stored = self.stored_tag()?;
-        match &self.index {
+    pub fn index(&mut self, store: &mut Store<'_>) -> Result<&mut IndexState> {
+        let stored = self.stored_tag(store)?;
+        match &self.state {
             Some(st) if st.hnsw.tag() == stored => {
-                return Ok(self.index.as_mut().expect("checked"));
+                return Ok(self.state.as_mut().expect("checked"));
             }
             Some(st) if st.hnsw.has_changes() || st.full_write => {
                 // Unwritten changes exist only while this connection holds the write
                 // lock, so nobody else can have moved the generation.
                 return Err(Error::corrupt(format!(
                     "veclite: internal error: table {}: the stored generation moved ({} to {}) under unwritten index changes",
-                    self.names.table,
+                    &store.names.table,
                     st.hnsw.tag().generation,
                     stored.generation
                 )));
             }
             _ => {}
         }
-        let key = self.registry_key();
+        let key = self.registry_key(store);
         if let Some(k) = &key {
             if let Some(v) = registry::find(k, stored) {
-                self.adopt(v);
-                return Ok(self.index.as_mut().expect("adopted"));
+                self.adopt(store, v);
+                return Ok(self.state.as_mut().expect("adopted"));
             }
         }
         // Connections that miss the same version together load it once.
@@ -150,15 +177,15 @@ impl VecTable {
             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(k) = &key {
             if let Some(v) = registry::find(k, stored) {
-                self.adopt(v);
-                return Ok(self.index.as_mut().expect("adopted"));
+                self.adopt(store, v);
+                return Ok(self.state.as_mut().expect("adopted"));
             }
         }
-        if !self.catch_up(stored)? {
-            self.index = None;
+        if !self.catch_up(store, stored)? {
+            self.state = None;
             self.data_epoch += 1;
             let t0 = std::time::Instant::now();
-            let (mut h, problems) = load(self.db, &self.names, &self.cfg)?;
+            let (mut h, problems) = load(store.db, store.names, store.cfg)?;
             h.set_tag(stored);
             if let Some(p) = problems.first() {
                 let more = if problems.len() > 1 {
@@ -166,22 +193,22 @@ impl VecTable {
                 } else {
                     String::new()
                 };
-                self.note_memory();
-                return Err(damaged(&self.names.table, &format!("{p}{more}")));
+                self.note_memory(store);
+                return Err(damaged(&store.names.table, &format!("{p}{more}")));
             }
             let ms = t0.elapsed().as_secs_f64() * 1e3;
-            self.index = Some(IndexState::new(Arc::new(h), false));
-            self.update_stats(|s| {
+            self.state = Some(IndexState::new(Arc::new(h), false));
+            self.update_stats(store, |s| {
                 s.loads += 1;
                 s.last_load_ms = ms;
             });
         }
-        let st = self.index.as_ref().expect("loaded or caught up");
+        let st = self.state.as_ref().expect("loaded or caught up");
         if let (Some(k), false) = (&key, st.own) {
             registry::publish(k, stored, &st.hnsw);
         }
-        self.note_memory();
-        Ok(self.index.as_mut().expect("loaded above"))
+        self.note_memory(store);
+        Ok(self.state.as_mut().expect("loaded above"))
     }
 
     /// The index for changing, with the connection's scratch space. On the
@@ -190,7 +217,7 @@ impl VecTable {
     /// savepoints already open; later changes go to that private version.
     pub fn writable(&mut self) -> Result<(&mut Hnsw, &mut Scratch)> {
         let levels = self.txn.savepoints().to_vec();
-        let Some(st) = self.index.as_mut() else {
+        let Some(st) = self.state.as_mut() else {
             return Err(Error::usage("veclite: internal error: index not loaded"));
         };
         if !st.own {
@@ -213,26 +240,26 @@ impl VecTable {
 
     /// Rebuilds the index from the rows and writes it out at once (so a savepoint
     /// rolled back to before the rebuild finds an older generation and reloads).
-    pub fn rebuild_index(&mut self) -> Result<usize> {
-        self.repair_config()?;
-        let stored = self.stored_tag()?;
-        let seed = config_int(self.db, &self.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
+    pub fn rebuild_index(&mut self, store: &mut Store<'_>) -> Result<usize> {
+        self.repair_config(store)?;
+        let stored = self.stored_tag(store)?;
+        let seed = config_int(store.db, store.names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
         let sql = format!(
             "SELECT rowid, {} FROM {} ORDER BY rowid",
-            quote_ident(&self.cfg.vector_name),
-            self.names.q("rows")
+            quote_ident(&store.cfg.vector_name),
+            store.names.q("rows")
         );
-        let mut st = self.db.prepare(&sql, false)?;
+        let mut st = store.db.prepare(&sql, false)?;
         let mut rows: Vec<(i64, Vec<f32>)> = Vec::new();
         while st.step()? {
             let rowid = st.column_i64(0);
             let b = st.column_bytes(1);
-            if b.len() != self.cfg.dims * 4 {
+            if b.len() != store.cfg.dims * 4 {
                 return Err(Error::corrupt(format!(
                     "veclite: {}_rows: row {rowid} has a vector of {} bytes, expected {}; the rows table itself is damaged",
-                    self.names.table,
+                    &store.names.table,
                     b.len(),
-                    self.cfg.dims * 4
+                    store.cfg.dims * 4
                 )));
             }
             let mut v = Vec::new();
@@ -240,29 +267,29 @@ impl VecTable {
             if v.iter().any(|x| !x.is_finite()) {
                 return Err(Error::corrupt(format!(
                     "veclite: {}_rows: row {rowid} has a non-finite vector (NaN or infinity); the rows table itself is damaged: delete or fix that row",
-                    self.names.table
+                    &store.names.table
                 )));
             }
             rows.push((rowid, v));
-            if rows.len().is_multiple_of(4096) && self.db.is_interrupted() {
+            if rows.len().is_multiple_of(4096) && store.db.is_interrupted() {
                 return Err(super::ffi::interrupted());
             }
         }
-        let mut h = crate::hnsw::builder::build_parallel(params(&self.cfg, seed), &rows);
+        let mut h = crate::hnsw::builder::build_parallel(params(store.cfg, seed), &rows);
         h.set_tag(stored);
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);
         st.full_write = true;
-        self.index = Some(st);
-        if let Err(e) = self.flush_index() {
+        self.state = Some(st);
+        if let Err(e) = self.flush_index(store) {
             // The rebuilt graph carries the old generation and no journal: if it
             // stayed, a rollback of the failed statement would leave it looking
             // current. Drop it; the next use reloads from what SQLite restores.
-            self.index = None;
-            self.note_memory();
+            self.state = None;
+            self.note_memory(store);
             return Err(e);
         }
-        self.note_memory();
+        self.note_memory(store);
         Ok(n)
     }
 
@@ -270,8 +297,8 @@ impl VecTable {
     /// missing or not integers (format, generation, seed), and the config JSON from
     /// the table's definition, which is what queries use. A newer format was refused
     /// before.
-    fn repair_config(&mut self) -> Result<()> {
-        let t = self.names.q("config");
+    fn repair_config(&mut self, store: &mut Store<'_>) -> Result<()> {
+        let t = store.names.q("config");
         let valid = |db: super::ffi::Db, key: &str| -> Result<bool> {
             let mut st = db.prepare(
                 &format!("SELECT typeof(value) = 'integer' AND (value >= 1 OR ?1 IN ('generation', 'seed')) FROM {t} WHERE key = ?1"),
@@ -281,11 +308,11 @@ impl VecTable {
             Ok(st.step()? && st.column_i64(0) == 1)
         };
         let set = |key: &str, sql_value: String| -> Result<()> {
-            self.db.exec(&format!(
+            store.db.exec(&format!(
                 "INSERT OR REPLACE INTO {t}(key, value) VALUES ('{key}', {sql_value})"
             ))
         };
-        let db = self.db;
+        let db = store.db;
         if !valid(db, "format_read")? {
             set("format_read", shadow::FORMAT_READ.to_string())?;
         }
@@ -298,7 +325,7 @@ impl VecTable {
         if !valid(db, "seed")? {
             set("seed", shadow::DEFAULT_SEED.to_string())?;
         }
-        let json = shadow::config_json(&self.cfg).replace('\'', "''");
+        let json = shadow::config_json(store.cfg).replace('\'', "''");
         set("config", format!("'{json}'"))?;
         Ok(())
     }
@@ -309,39 +336,39 @@ impl VecTable {
     /// success the index's tag is the new generation; on failure nothing in memory
     /// is forgotten (a later flush writes everything again, and SQLite rolls back
     /// the statement or transaction that failed).
-    pub fn flush_index(&mut self) -> Result<()> {
-        let Some(st) = self.index.as_mut() else {
+    pub fn flush_index(&mut self, store: &mut Store<'_>) -> Result<()> {
+        let Some(st) = self.state.as_mut() else {
             return Ok(());
         };
         if !st.hnsw.has_changes() && !st.full_write {
             return Ok(());
         }
         let tag = st.hnsw.tag();
-        if self.stored_tag()? != tag {
+        if self.stored_tag(store)? != tag {
             // The tables moved to another generation without this table object being
             // told: SQLite rolled back to a savepoint opened before the object joined
             // the transaction through CREATE VIRTUAL TABLE (it then sends no
             // xRollbackTo), undoing the object's creation and every write it made.
             // Its index describes nothing that exists any more; write none of it.
-            self.index = None;
-            self.note_memory();
+            self.state = None;
+            self.note_memory(store);
             return Ok(());
         }
         // Our writes must not change what last_insert_rowid() reports to the user.
-        let last_rowid = self.db.last_insert_rowid();
+        let last_rowid = store.db.last_insert_rowid();
         self.txn.set_flushing(true);
-        let r = self.write_index();
+        let r = self.write_index(store);
         self.txn.set_flushing(false);
-        self.db.set_last_insert_rowid(last_rowid);
+        store.db.set_last_insert_rowid(last_rowid);
         r
     }
 
-    fn write_index(&mut self) -> Result<()> {
+    fn write_index(&mut self, store: &mut Store<'_>) -> Result<()> {
         {
             let (h, sc) = self.writable()?;
             h.purge(sc);
         }
-        let st = self.index.as_ref().expect("checked by flush_index");
+        let st = self.state.as_ref().expect("checked by flush_index");
         let rebuilt = st.full_write;
         let dirty: Vec<u32> = if rebuilt {
             (0..st.hnsw.n_slots() as u32).collect()
@@ -350,14 +377,14 @@ impl VecTable {
         };
         let entry = st.hnsw.entry();
         if rebuilt {
-            let mut s = self.take(Sql::NodesClear)?;
+            let mut s = store.take(Sql::NodesClear)?;
             let r = s.run();
-            self.put(Sql::NodesClear, s);
+            store.put(Sql::NodesClear, s);
             r?;
         }
-        let mut ups = self.take(Sql::NodeUpsert)?;
-        let mut dels = self.take(Sql::NodeDelete)?;
-        let st = self.index.as_ref().expect("checked");
+        let mut ups = store.take(Sql::NodeUpsert)?;
+        let mut dels = store.take(Sql::NodeDelete)?;
+        let st = self.state.as_ref().expect("checked");
         let r = (|| -> Result<()> {
             for &slot in &dirty {
                 if st.hnsw.is_live(slot) {
@@ -374,11 +401,11 @@ impl VecTable {
             }
             Ok(())
         })();
-        self.put(Sql::NodeUpsert, ups);
-        self.put(Sql::NodeDelete, dels);
+        store.put(Sql::NodeUpsert, ups);
+        store.put(Sql::NodeDelete, dels);
         r?;
         let new = Tag {
-            generation: self.index.as_ref().map_or(0, |st| st.hnsw.tag().generation) + 1,
+            generation: self.state.as_ref().map_or(0, |st| st.hnsw.tag().generation) + 1,
             token: new_token(),
         };
         let gen = new.generation;
@@ -387,7 +414,7 @@ impl VecTable {
         // statement's pager savepoint early, so a failing outer statement would
         // undo the rest of this flush (found by the model fuzzer). Every statement
         // of a flush writes one row or deletes without a constraint to check.
-        let mut s = self.take(Sql::ConfigSet)?;
+        let mut s = store.take(Sql::ConfigSet)?;
         let r = (|| -> Result<()> {
             s.bind_text(1, b"entry")?;
             match entry {
@@ -402,26 +429,26 @@ impl VecTable {
             s.bind_i64(2, new.token)?;
             s.run()
         })();
-        self.put(Sql::ConfigSet, s);
+        store.put(Sql::ConfigSet, s);
         r?;
         // The change log other connections catch up from.
-        let mut s = self.take(Sql::LogInsert)?;
+        let mut s = store.take(Sql::LogInsert)?;
         let r = (|| -> Result<()> {
             s.bind_i64(1, gen)?;
             let b = encode_log((!rebuilt).then_some(&dirty[..]), new.token);
             s.bind_blob(2, &b)?;
             s.run()
         })();
-        self.put(Sql::LogInsert, s);
+        store.put(Sql::LogInsert, s);
         r?;
-        let mut s = self.take(Sql::LogTrim)?;
+        let mut s = store.take(Sql::LogTrim)?;
         let r = s.bind_i64(1, gen - LOG_KEEP).and_then(|_| s.run());
-        self.put(Sql::LogTrim, s);
+        store.put(Sql::LogTrim, s);
         r?;
         let (h, _) = self.writable()?;
         h.clear_dirty();
         h.set_tag(new);
-        if let Some(st) = self.index.as_mut() {
+        if let Some(st) = self.state.as_mut() {
             st.full_write = false;
         }
         Ok(())
@@ -432,8 +459,8 @@ impl VecTable {
     /// shows that the state the index holds is the one they were made on (its
     /// token is logged with its generation). A version others may read is forked
     /// first. Returns false when a full reload is needed instead.
-    fn catch_up(&mut self, stored: Tag) -> Result<bool> {
-        let Some(st) = self.index.as_ref() else {
+    fn catch_up(&mut self, store: &mut Store<'_>, stored: Tag) -> Result<bool> {
+        let Some(st) = self.state.as_ref() else {
             return Ok(false);
         };
         let from = st.hnsw.tag();
@@ -446,7 +473,7 @@ impl VecTable {
         }
         let limit = (st.hnsw.len() / 8).max(256);
         let mut slots: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-        let mut log = self.take(Sql::LogRange)?;
+        let mut log = store.take(Sql::LogRange)?;
         let r = (|| -> Result<bool> {
             log.bind_i64(1, from.generation)?;
             log.bind_i64(2, stored.generation)?;
@@ -481,15 +508,15 @@ impl VecTable {
             }
             Ok(expect == stored.generation + 1)
         })();
-        self.put(Sql::LogRange, log);
+        store.put(Sql::LogRange, log);
         if !r? {
             return Ok(false);
         }
-        let entry = config_int(self.db, &self.names, "entry")?;
+        let entry = config_int(store.db, store.names, "entry")?;
         // Read everything before changing anything.
         let mut present: Vec<(u32, i64, Vec<u8>, Vec<u8>)> = Vec::new();
         let mut absent: Vec<u32> = Vec::new();
-        let mut node = self.take(Sql::NodeFetch)?;
+        let mut node = store.take(Sql::NodeFetch)?;
         let r = (|| -> Result<bool> {
             for &slot in &slots {
                 node.bind_i64(1, slot as i64)?;
@@ -510,11 +537,11 @@ impl VecTable {
             }
             Ok(true)
         })();
-        self.put(Sql::NodeFetch, node);
+        store.put(Sql::NodeFetch, node);
         if !r? {
             return Ok(false);
         }
-        let st = self.index.as_mut().expect("checked");
+        let st = self.state.as_mut().expect("checked");
         let was_own = st.own;
         if !was_own {
             st.hnsw = Arc::new(st.hnsw.fork());
@@ -536,12 +563,12 @@ impl VecTable {
         }
         let changed: Vec<u32> = slots.iter().copied().collect();
         if !ok || h.finish_apply(entry.map(|e| e as u32), &changed).is_err() {
-            self.index = None;
+            self.state = None;
             return Ok(false);
         }
         h.set_tag(stored);
         self.data_epoch += 1;
-        self.update_stats(|s| s.catch_ups += 1);
+        self.update_stats(store, |s| s.catch_ups += 1);
         Ok(true)
     }
 
@@ -549,9 +576,9 @@ impl VecTable {
     /// tag names, which nobody else can read before the file commit. Publishing it
     /// now means a connection that reads the new generation right after the commit
     /// (before this table's xCommit runs) finds it instead of loading it.
-    pub fn publish_index(&mut self) {
-        let key = self.registry_key();
-        if let (Some(k), Some(st)) = (key, self.index.as_ref()) {
+    fn publish_index(&mut self, store: &mut Store<'_>) {
+        let key = self.registry_key(store);
+        if let (Some(k), Some(st)) = (key, self.state.as_ref()) {
             if !st.hnsw.has_changes() && !st.full_write {
                 registry::publish(&k, st.hnsw.tag(), &st.hnsw);
             }
@@ -559,9 +586,9 @@ impl VecTable {
     }
 
     /// xCommit: the version becomes one every connection may share.
-    pub fn commit_index(&mut self) {
-        let key = self.registry_key();
-        if let Some(st) = self.index.as_mut() {
+    fn commit_index(&mut self, store: &mut Store<'_>) {
+        let key = self.registry_key(store);
+        if let Some(st) = self.state.as_mut() {
             debug_assert!(
                 !st.hnsw.has_changes() && !st.full_write,
                 "xCommit without xSync"
@@ -579,7 +606,7 @@ impl VecTable {
             }
         }
         registry::sweep();
-        self.note_memory();
+        self.note_memory(store);
     }
 
     /// xRollback: the journal brings back the state (and tag) the index had when
@@ -587,9 +614,9 @@ impl VecTable {
     /// that version, this connection shares it again. If SQLite restored the tables
     /// to another generation (the index was loaded or rebuilt inside the
     /// transaction), the next use reloads it.
-    pub fn rollback_index(&mut self) {
-        let key = self.registry_key();
-        if let Some(st) = self.index.as_mut() {
+    fn rollback_index(&mut self, store: &mut Store<'_>) {
+        let key = self.registry_key(store);
+        if let Some(st) = self.state.as_mut() {
             if st.own {
                 Arc::make_mut(&mut st.hnsw).rollback();
                 st.full_write = false;
@@ -599,7 +626,7 @@ impl VecTable {
                 }
             }
         }
-        self.note_memory();
+        self.note_memory(store);
     }
 
     /// xRollbackTo: the journal restores the state at the savepoint, which the
@@ -607,8 +634,8 @@ impl VecTable {
     /// index only assumed (opened before it was loaded or rebuilt) carries a later
     /// tag than the restored tables, and the next use reloads. A version not yet
     /// changed in this transaction has nothing to undo.
-    pub fn rollback_index_to(&mut self, level: i32) {
-        if let Some(st) = self.index.as_mut() {
+    fn rollback_index_to(&mut self, level: i32) {
+        if let Some(st) = self.state.as_mut() {
             if st.own {
                 let h = Arc::make_mut(&mut st.hnsw);
                 h.rollback_to(level);
@@ -620,32 +647,82 @@ impl VecTable {
 
     /// xSavepoint: write everything first, so the tables are complete at this
     /// savepoint, then open the journal frame.
-    pub fn savepoint_index(&mut self, level: i32) -> Result<()> {
-        self.flush_index()?;
-        if self.index.is_some() {
+    fn savepoint_index(&mut self, store: &mut Store<'_>, level: i32) -> Result<()> {
+        self.flush_index(store)?;
+        if self.state.is_some() {
             self.writable()?.0.savepoint(level);
         }
         Ok(())
     }
 
-    pub fn release_index(&mut self, level: i32) {
-        if let Some(st) = self.index.as_mut() {
+    fn release_index(&mut self, level: i32) {
+        if let Some(st) = self.state.as_mut() {
             if st.own {
                 Arc::make_mut(&mut st.hnsw).release(level);
             }
         }
     }
 
+    /// xBegin.
+    pub fn begin(&mut self) {
+        self.txn.begin();
+    }
+    /// xSync: the last flush, then the version is published (see publish_index).
+    pub fn sync(&mut self, store: &mut Store<'_>) -> Result<()> {
+        self.flush_index(store)?;
+        self.publish_index(store);
+        self.txn.sync();
+        Ok(())
+    }
+    /// xCommit.
+    pub fn commit(&mut self, store: &mut Store<'_>) {
+        self.txn.commit();
+        self.commit_index(store);
+    }
+    /// xRollback.
+    pub fn rollback(&mut self, store: &mut Store<'_>) {
+        self.data_epoch += 1;
+        self.txn.rollback();
+        self.rollback_index(store);
+    }
+    /// xSavepoint. The hooks of the statement savepoints our own flush opens are
+    /// ignored (they change nothing in memory).
+    pub fn savepoint(&mut self, store: &mut Store<'_>, level: i32) -> Result<()> {
+        if self.txn.flushing() {
+            return Ok(());
+        }
+        self.savepoint_index(store, level)?;
+        self.txn.savepoint(level);
+        Ok(())
+    }
+    /// xRelease.
+    pub fn release(&mut self, level: i32) {
+        if self.txn.flushing() {
+            return;
+        }
+        self.txn.release(level);
+        self.release_index(level);
+    }
+    /// xRollbackTo.
+    pub fn rollback_to(&mut self, level: i32) {
+        if self.txn.flushing() {
+            return;
+        }
+        self.data_epoch += 1;
+        self.txn.rollback_to(level);
+        self.rollback_index_to(level);
+    }
+
     /// A streamed KNN query ended having skipped `skips` rows.
-    pub fn count_stream(&self, skips: u64) {
-        self.update_stats(|s| {
+    pub fn count_stream(&self, store: &Store<'_>, skips: u64) {
+        self.update_stats(store, |s| {
             s.stream_searches += 1;
             s.stream_skips += skips;
         });
     }
 
-    pub fn count_search(&self, graph: bool) {
-        self.update_stats(|s| {
+    pub fn count_search(&self, store: &Store<'_>, graph: bool) {
+        self.update_stats(store, |s| {
             if graph {
                 s.graph_searches += 1
             } else {
