@@ -13,7 +13,6 @@
 
 pub mod admin;
 pub mod args;
-pub mod lifecycle;
 pub mod commands;
 pub mod config;
 pub mod cursor;
@@ -21,6 +20,7 @@ pub mod extension;
 pub mod ffi;
 pub mod filterset;
 pub mod functions;
+pub mod lifecycle;
 pub mod plan;
 pub mod planner;
 pub mod registry;

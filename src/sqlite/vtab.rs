@@ -1,9 +1,9 @@
 //! The vector table: create/connect/destroy/rename and writes (xUpdate).
 
-use super::lifecycle::Lifecycle;
 use super::commands::{FLUSH_COMMAND, REBUILD_COMMAND};
 use super::config::{self, quote_ident, TableConfig};
 use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
+use super::lifecycle::Lifecycle;
 use super::plan::Layout;
 use super::shadow::{self, Names};
 use super::store::{IndexState, Sql, Statements, Store};
