@@ -60,6 +60,8 @@ fn connections_of_one_process_share_one_version() {
     assert_eq!(info(&b, "t", "memory_bytes").as_i64().unwrap(), mem);
     assert_eq!(info(&b, "t", "shared_bytes").as_i64().unwrap(), mem);
     assert_eq!(info(&b, "t", "private_bytes"), 0);
+    // Worked out when asked: a's version is now shared too.
+    assert_eq!(info(&a, "t", "shared_bytes").as_i64().unwrap(), mem);
     // The same file attached under another name is the same index.
     let c = Connection::open_in_memory().unwrap();
     common::register(&c);
@@ -88,6 +90,33 @@ fn connections_of_one_process_share_one_version() {
     drop(b);
     assert_eq!(knn(&c, "other.t", "[0,0]", 1), vec![9000]);
     assert_eq!(info(&c, "other.t", "versions_alive"), 1);
+}
+
+#[test]
+fn a_connection_opened_during_a_write_takes_the_committed_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let w = open(&path);
+    w.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+    fill(&w, "t", 1000);
+    assert_eq!(knn(&w, "t", "[1,1]", 1), vec![1]);
+    w.execute_batch("BEGIN; INSERT INTO t(rowid, v) VALUES (5000, '[0, 0]');")
+        .unwrap();
+    let r = open(&path);
+    assert_eq!(knn(&r, "t", "[0,0]", 1), vec![1], "the committed state");
+    assert_eq!(info(&r, "t", "index_loads"), 0, "no load while w writes");
+    assert_eq!(info(&r, "t", "index_shared_uses"), 1);
+    w.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(knn(&w, "t", "[0,0]", 1), vec![1]);
+    assert_eq!(
+        info(&w, "t", "versions_alive"),
+        1,
+        "w is back on the shared one"
+    );
+    w.execute_batch("BEGIN; INSERT INTO t(rowid, v) VALUES (5001, '[0, 0]'); COMMIT")
+        .unwrap();
+    assert_eq!(knn(&r, "t", "[0,0]", 1), vec![5001]);
+    assert_eq!(info(&r, "t", "index_loads"), 0);
 }
 
 #[test]

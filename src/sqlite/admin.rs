@@ -94,13 +94,24 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     drop(st);
     info.insert("levels".into(), levels.into());
     info.insert("index_loaded".into(), stats.loaded.into());
-    info.insert("memory_bytes".into(), stats.memory_bytes.into());
-    // Shared: held by other connections' versions too; private: this one's alone.
-    info.insert("shared_bytes".into(), stats.shared_bytes.into());
-    info.insert(
-        "private_bytes".into(),
-        (stats.memory_bytes - stats.shared_bytes.min(stats.memory_bytes)).into(),
-    );
+    // Worked out now: shared is what other connections' versions hold too (all of
+    // it when another connection uses the same version), private this one's alone.
+    let (total, shared) = match stats.version.as_ref().and_then(|w| w.upgrade()) {
+        Some(v) if stats.loaded => {
+            let total = v.memory_bytes();
+            // Our own upgrade is one of the holders.
+            let shared = if std::sync::Arc::strong_count(&v) > 2 {
+                total
+            } else {
+                v.memory_split().0
+            };
+            (total, shared)
+        }
+        _ => (0, 0),
+    };
+    info.insert("memory_bytes".into(), total.into());
+    info.insert("shared_bytes".into(), shared.into());
+    info.insert("private_bytes".into(), (total - shared.min(total)).into());
     let alive = super::registry::key(db, &names.schema, &names.table)
         .map_or(usize::from(stats.loaded), |k| {
             super::registry::versions_alive(&k)

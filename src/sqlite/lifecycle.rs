@@ -72,26 +72,21 @@ impl Lifecycle {
     }
 
     /// Records what the connection's version holds (veclite_info's memory figures).
+    /// Records the version the connection now uses (veclite_info works its memory
+    /// figures out from it when asked).
     fn note_memory(&self, store: &Store<'_>) {
         let Some(st) = self.state.as_ref() else {
             self.update_stats(store, |s| {
                 s.loaded = false;
-                s.memory_bytes = 0;
-                s.shared_bytes = 0;
+                s.version = None;
             });
             return;
         };
-        let total = st.hnsw.memory_bytes();
-        let shared = if Arc::strong_count(&st.hnsw) > 1 {
-            total
-        } else {
-            st.hnsw.memory_split().0
-        };
         let lv = st.hnsw.max_level();
+        let version = Arc::downgrade(&st.hnsw);
         self.update_stats(store, |s| {
+            s.version = Some(version);
             s.loaded = true;
-            s.memory_bytes = total;
-            s.shared_bytes = shared;
             s.levels = lv;
         });
     }
@@ -221,11 +216,16 @@ impl Lifecycle {
             return Err(Error::usage("veclite: internal error: index not loaded"));
         };
         if !st.own {
-            if Arc::strong_count(&st.hnsw) > 1 {
+            if matches!(self.key, Some(Some(_))) {
+                // A shared table: the committed version stays as it is (pinned as
+                // the base) for every connection that opens meanwhile.
+                let fork = Arc::new(st.hnsw.fork());
+                st.base = Some(std::mem::replace(&mut st.hnsw, fork));
+            } else if Arc::strong_count(&st.hnsw) > 1 {
                 st.hnsw = Arc::new(st.hnsw.fork());
             } else {
-                // Nobody else holds it (a registry entry only refers to it): take
-                // it over, leaving the journal of the transaction that made it.
+                // A private index nobody else holds: change it in place, leaving
+                // the journal of the transaction that made it.
                 Arc::make_mut(&mut st.hnsw).commit();
             }
             st.own = true;
@@ -280,6 +280,11 @@ impl Lifecycle {
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);
         st.full_write = true;
+        // A rollback goes back to the version before the transaction's changes.
+        st.base = self
+            .state
+            .take()
+            .and_then(|p| if p.own { p.base } else { Some(p.hnsw) });
         self.state = Some(st);
         if let Err(e) = self.flush_index(store) {
             // The rebuilt graph carries the old generation and no journal: if it
@@ -594,6 +599,7 @@ impl Lifecycle {
                 "xCommit without xSync"
             );
             if st.own {
+                st.base = None;
                 if Arc::strong_count(&st.hnsw) == 1 {
                     // Nobody reads it yet: drop the journal now (a reader that took
                     // it since xSync leaves it to the next fork, which drops it).
@@ -618,7 +624,11 @@ impl Lifecycle {
         let key = self.registry_key(store);
         if let Some(st) = self.state.as_mut() {
             if st.own {
-                Arc::make_mut(&mut st.hnsw).rollback();
+                match st.base.take() {
+                    // The version the transaction started from.
+                    Some(b) => st.hnsw = b,
+                    None => Arc::make_mut(&mut st.hnsw).rollback(),
+                }
                 st.full_write = false;
                 st.own = false;
                 if let Some(v) = key.and_then(|k| registry::find(&k, st.hnsw.tag())) {

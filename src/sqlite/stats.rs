@@ -21,15 +21,13 @@ pub struct Stats {
     /// of reloading.
     pub catch_ups: u64,
     pub last_load_ms: f64,
-    /// Bytes of the version this connection uses, and how many of them it shares
-    /// with other connections or versions.
-    pub memory_bytes: usize,
-    pub shared_bytes: usize,
     /// Times a version another connection had loaded was taken instead of loading.
     pub shared_uses: u64,
     pub levels: u8,
     /// This connection holds the table's index in memory.
     pub loaded: bool,
+    /// The version it holds (for the memory figures at the time veclite_info asks).
+    pub version: Option<std::sync::Weak<crate::hnsw::Hnsw>>,
 }
 
 /// The state veclite registers with each connection.

@@ -18,6 +18,10 @@ pub struct IndexState {
     /// The version carries this connection's transaction (journal frames,
     /// unwritten changes): it was forked for it and is not published before xSync.
     pub own: bool,
+    /// While `own`, the version the transaction forked from, kept alive until
+    /// it ends (connections that open meanwhile find the committed state in the
+    /// registry instead of loading it) and taken back by xRollback.
+    pub base: Option<Arc<Hnsw>>,
     pub scratch: Scratch,
     /// The graph replaces the stored one wholesale at the next flush (a rebuild).
     pub full_write: bool,
@@ -28,6 +32,7 @@ impl IndexState {
         IndexState {
             hnsw,
             own,
+            base: None,
             scratch: Scratch::default(),
             full_write: false,
         }
