@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 
+use super::chunks::Chunked;
 use super::nodes::Slot;
 use super::search::{Build, Cand, Scratch};
 use super::{Hnsw, FREE};
@@ -69,7 +70,7 @@ impl Hnsw {
         if self.journaling {
             self.frame();
         }
-        if self.map.contains_key(&rowid) {
+        if self.map.contains(rowid) {
             self.delete(rowid);
         }
         let plan = self.plan_insert(rowid, v, scratch);
@@ -167,11 +168,11 @@ impl Hnsw {
     /// Marks `rowid` deleted: it is still traversed but never returned, until
     /// [`purge`](Self::purge) unlinks it. Returns false if it is not in the index.
     pub fn delete(&mut self, rowid: i64) -> bool {
-        if !self.map.contains_key(&rowid) {
+        if !self.map.contains(rowid) {
             return false;
         }
         self.frame();
-        let slot = self.map.remove(&rowid).expect("checked");
+        let slot = self.map.remove(rowid).expect("checked");
         self.touch(slot);
         self.nodes.deleted[slot.idx()] = true;
         self.n_tombstones += 1;
@@ -301,7 +302,7 @@ impl Hnsw {
         };
         let fresh = self.compute_inlinks();
         kept.len() == fresh.len()
-            && kept.iter().zip(&fresh).all(|(a, b)| {
+            && kept.iter().zip(fresh.iter()).all(|(a, b)| {
                 let (mut a, mut b) = (a.clone(), b.clone());
                 a.sort_unstable();
                 b.sort_unstable();
@@ -310,7 +311,7 @@ impl Hnsw {
     }
 
     /// The in-links of every slot, from one pass over the graph.
-    fn compute_inlinks(&self) -> Vec<Vec<u32>> {
+    fn compute_inlinks(&self) -> Chunked<Vec<u32>> {
         let mut il: Vec<Vec<u32>> = vec![Vec::new(); self.nodes.levels.len()];
         for s in (0..self.nodes.len() as u32).map(Slot) {
             let lvl = self.nodes.levels[s.idx()];
@@ -323,7 +324,7 @@ impl Hnsw {
                 }
             }
         }
-        il
+        Chunked::from_vec(il, Vec::new())
     }
 
     /// Marks `slot` free and empties its links (callers journal and file it).

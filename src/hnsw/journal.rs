@@ -130,7 +130,6 @@ impl Hnsw {
     }
 
     fn rebuild_maps(&mut self) {
-        self.map.clear();
         self.free.clear();
         // Slots freed by a purge earlier in this transaction stay unusable until
         // commit (a rollback may bring them back with their vectors); those the
@@ -138,15 +137,18 @@ impl Hnsw {
         let pending: HashSet<Slot> = self.pending_free.iter().copied().collect();
         self.pending_free
             .retain(|&s| s.idx() < self.nodes.len() && self.nodes.levels[s.idx()] == FREE);
+        let mut rows = Vec::with_capacity(self.map.len());
         for s in (0..self.nodes.len() as u32).map(Slot) {
             if self.nodes.levels[s.idx()] == FREE {
                 if !pending.contains(&s) {
                     self.free.insert(s);
                 }
             } else if !self.nodes.deleted[s.idx()] {
-                self.map.insert(self.nodes.rowids[s.idx()], s);
+                rows.push((self.nodes.rowids[s.idx()], s));
             }
         }
+        // (the shards that hold the same rows as before stay shared)
+        self.map = self.map.rebuilt(rows.into_iter());
     }
 
     /// Undoes everything since savepoint `level` was opened; it stays open.

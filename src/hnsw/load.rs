@@ -58,7 +58,7 @@ impl Hnsw {
     /// Sets the vector of a loaded node from its stored little-endian float32 bytes
     /// (normalised here under cosine). Returns false if the rowid has no node.
     pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
-        let Some(&slot) = self.map.get(&rowid) else {
+        let Some(slot) = self.map.get(rowid) else {
             return false;
         };
         let dst = self.nodes.vector_mut(slot);
@@ -84,11 +84,11 @@ impl Hnsw {
         self.inlinks = None;
         self.apply_free(slot);
         self.free.remove(&Slot(slot));
-        if let Some(&other) = self.map.get(&rowid) {
+        if let Some(other) = self.map.get(rowid) {
             // the rowid moved to this slot; its old slot is rewritten or freed by
             // the same commit
             if other != Slot(slot) {
-                self.map.remove(&rowid);
+                self.map.remove(rowid);
             }
         }
         self.load_node(slot, rowid, node)?;
@@ -110,8 +110,8 @@ impl Hnsw {
             return;
         }
         let r = self.nodes.rowids[s];
-        if self.map.get(&r) == Some(&slot) {
-            self.map.remove(&r);
+        if self.map.get(r) == Some(slot) {
+            self.map.remove(r);
         }
         self.clear_slot(slot);
         self.free.insert(slot);
@@ -133,7 +133,8 @@ impl Hnsw {
     ) -> Result<(), GraphProblem> {
         self.entry = entry.map(Slot);
         self.max_level = entry
-            .and_then(|e| self.nodes.levels.get(e as usize).copied())
+            .filter(|&e| (e as usize) < self.nodes.len())
+            .map(|e| self.nodes.levels[e as usize])
             .unwrap_or(0);
         if let Some(e) = entry {
             if !self.is_live(e) {
@@ -174,7 +175,8 @@ impl Hnsw {
         self.free = self.free_slots();
         self.entry = entry.map(Slot);
         self.max_level = entry
-            .map(|e| self.nodes.levels.get(e as usize).copied().unwrap_or(0))
+            .filter(|&e| (e as usize) < self.nodes.len())
+            .map(|e| self.nodes.levels[e as usize])
             .unwrap_or(0);
         let mut problems = self.check();
         if !problems.is_empty() {

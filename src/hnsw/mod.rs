@@ -1,8 +1,17 @@
 //! HNSW index (Malkov & Yashunin), pure Rust: no SQLite in here.
 //!
-//! * Layout: vectors contiguous in one `Vec<f32>` indexed by slot; level-0 links
-//!   fixed-width (`[count, id * 2M]` per slot); upper levels per slot
-//!   (`[count, id * M]` per level).
+//! * Layout: per-slot arrays in copy-on-write chunks of 256 slots (`chunks`):
+//!   vectors `dims` floats per slot; level-0 links fixed-width (`[count, id * 2M]`
+//!   per slot); upper levels per slot (`[count, id * M]` per level); the rowid ->
+//!   slot map in 64 copy-on-write shards.
+//! * Structural sharing: `clone()` copies only chunk and shard pointers (and the
+//!   small per-transaction state: journal, dirty set, free lists), so an owner can
+//!   keep one immutable version per generation (`Arc<Hnsw>`) and a writer can take
+//!   a copy (`Arc::make_mut`, or [`Hnsw::fork`] for a new transaction: no journal,
+//!   nothing dirty, the slots freed by the copied transaction reusable). A write
+//!   copies the chunk (of that one array) or shard it goes to if it is shared, once;
+//!   [`Hnsw::memory_split`] tells how many bytes are shared. `Hnsw` is `Send +
+//!   Sync`.
 //! * Insert with the neighbour-selection heuristic (algorithm 4), layered search
 //!   (algorithms 2 and 5), levels from hash(seed, rowid), so the same rows give the
 //!   same graph and a rolled-back insert leaves no trace.
@@ -23,13 +32,15 @@
 //!   the others.
 //!
 //! Files: this one holds the [`Hnsw`] struct, [`Params`] and the slot accessors;
-//! `nodes` the per-slot arrays (one grow, truncate and clear path); `graph` the
+//! `chunks` the copy-on-write chunked array and the sharded row map; `nodes` the
+//! per-slot arrays (one grow, truncate and clear path); `graph` the
 //! structure changes (insert, delete, purge, links), `search` the walks
 //! and exact search, `journal` the savepoint journal and dirty tracking, `load`
 //! loading, catching up and the check, `codec` the stored node format, `builder`
 //! the parallel build of a fresh index.
 
 pub mod builder;
+mod chunks;
 pub mod codec;
 mod graph;
 mod journal;
@@ -38,7 +49,7 @@ mod nodes;
 mod problem;
 mod search;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::distance::{self, Kernels, Metric};
 
@@ -47,6 +58,7 @@ pub use journal::Tag;
 pub use problem::GraphProblem;
 pub use search::{Cand, Scratch};
 
+use chunks::{Chunked, RowMap};
 use journal::Frame;
 use nodes::{Nodes, Slot};
 
@@ -71,7 +83,7 @@ pub struct Hnsw {
     ml: f64,
     kern: &'static Kernels,
     nodes: Nodes,
-    map: HashMap<i64, Slot>,
+    map: RowMap,
     free: BTreeSet<Slot>,
     /// Slots freed by purge in the current transaction: reusable after commit.
     pending_free: Vec<Slot>,
@@ -91,11 +103,17 @@ pub struct Hnsw {
     /// scanning the graph. Kept up to date by inserts and purges; the bulk paths
     /// (journal restore, load, catch-up, build) drop it and the next purge that
     /// needs it rebuilds it in one pass.
-    inlinks: Option<Vec<Vec<u32>>>,
+    inlinks: Option<Chunked<Vec<u32>>>,
     /// Live nodes the last purge examined (a test hook: a purge's work must not
     /// grow with the graph).
     purge_examined: usize,
 }
+
+// Shared versions are read from several threads.
+const _: fn() = || {
+    fn f<T: Send + Sync>() {}
+    f::<Hnsw>();
+};
 
 fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -114,7 +132,7 @@ impl Hnsw {
             ml,
             kern: distance::kernels(),
             p,
-            map: HashMap::new(),
+            map: RowMap::default(),
             free: BTreeSet::new(),
             pending_free: Vec::new(),
             entry: None,
@@ -130,28 +148,19 @@ impl Hnsw {
         }
     }
 
-    /// A copy for another owner's new transaction: the same graph, with the
-    /// journal and dirty set empty and the slots freed in the last transaction
-    /// reusable (what [`commit`](Self::commit) does, applied to the copy).
-    pub fn fork(&self) -> Hnsw {
-        let mut h = self.clone();
-        h.commit();
-        h
-    }
-
     /// Reserves room for `n` slots in total (exactly, no doubling).
     pub fn reserve(&mut self, n: usize) {
         let extra = self.nodes.reserve(n);
         self.map.reserve(extra);
     }
 
-    /// Grows the node arrays to at least `n` slots (the new ones free), reserving
-    /// room in the row map along with them.
+    /// Grows the node arrays (and the in-links, if kept) to at least `n` slots, the
+    /// new ones free. The row map grows by itself, shard by shard (reserving room in
+    /// every shard here would copy all of them in a fork).
     fn grow_to(&mut self, n: usize) {
-        let extra = self.nodes.grow_to(n);
-        self.map.reserve(extra);
+        self.nodes.grow_to(n);
         if let Some(il) = self.inlinks.as_mut() {
-            il.resize(n.max(il.len()), Vec::new());
+            il.grow_to(n);
         }
     }
 
@@ -175,10 +184,10 @@ impl Hnsw {
         self.max_level
     }
     pub fn contains(&self, rowid: i64) -> bool {
-        self.map.contains_key(&rowid)
+        self.map.contains(rowid)
     }
     pub fn slot_of(&self, rowid: i64) -> Option<u32> {
-        self.map.get(&rowid).map(|s| s.0)
+        self.map.get(rowid).map(|s| s.0)
     }
     pub fn level_of_slot(&self, slot: u32) -> u8 {
         self.nodes.levels[slot as usize]
@@ -190,18 +199,58 @@ impl Hnsw {
         (slot as usize) < self.nodes.levels.len() && self.nodes.levels[slot as usize] != FREE
     }
 
-    /// (shared, private) bytes: shared with other copies of the index.
-    pub fn memory_split(&self) -> (usize, usize) {
-        (0, self.memory_bytes())
-    }
-
     /// Bytes held by the index (vectors, links, maps), for veclite_info.
     pub fn memory_bytes(&self) -> usize {
-        self.nodes.memory_bytes()
-            + self.map.capacity() * 16
-            + self.inlinks.as_ref().map_or(0, |il| {
-                il.iter().map(|v| v.capacity() * 4 + 24).sum::<usize>()
-            })
+        self.memory().total()
+    }
+
+    /// [`memory_bytes`](Self::memory_bytes) split into (shared, private): the bytes
+    /// of the chunks and row-map shards that another clone of this index also
+    /// holds, and those that only this one does (see [`fork`](Self::fork)). The
+    /// two add up to `memory_bytes()`.
+    pub fn memory_split(&self) -> (usize, usize) {
+        let s = self.memory();
+        (s.shared, s.private)
+    }
+
+    fn memory(&self) -> chunks::Split {
+        let mut s = self.nodes.memory();
+        s += self.map.memory();
+        if let Some(il) = &self.inlinks {
+            s += il.memory();
+        }
+        s
+    }
+
+    /// A copy of the index for a new transaction of another owner: it shares every
+    /// node chunk and row-map shard with `self` (each side copies only what it
+    /// writes), and starts with no journal, nothing dirty, and the slots `self`
+    /// freed in its open transaction reusable (as if that transaction had been
+    /// committed: what [`commit`](Self::commit) does, applied to the copy). The tag
+    /// is kept. `clone()` instead copies the transaction state as it is.
+    pub fn fork(&self) -> Hnsw {
+        let mut free = self.free.clone();
+        free.extend(self.pending_free.iter().copied());
+        Hnsw {
+            p: self.p.clone(),
+            m0: self.m0,
+            ml: self.ml,
+            kern: self.kern,
+            nodes: self.nodes.clone(),
+            map: self.map.clone(),
+            free,
+            pending_free: Vec::new(),
+            entry: self.entry,
+            max_level: self.max_level,
+            n_tombstones: self.n_tombstones,
+            journal: Vec::new(),
+            dirty: HashSet::new(),
+            meta_dirty: false,
+            journaling: self.journaling,
+            tag: self.tag,
+            inlinks: self.inlinks.clone(),
+            purge_examined: self.purge_examined,
+        }
     }
 
     /// The level a row gets: a pure function of (seed, rowid).

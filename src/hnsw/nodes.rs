@@ -4,10 +4,17 @@
 //! restore) and [`Nodes::clear`] (a slot made free); a slot's whole state is saved
 //! and put back by [`Nodes::image`] / [`Nodes::restore`].
 //!
-//! Layout: vectors contiguous, `dims` floats per slot; level-0 links fixed-width
-//! (`[count, id * m0]` per slot); upper levels per slot (`[count, id * m]` per
-//! level, `level` of them).
+//! Layout: every array is a [`Chunked`] (copy-on-write chunks of
+//! [`CHUNK`](super::chunks::CHUNK) slots): vectors `dims` floats per slot; level-0
+//! links fixed-width (`[count, id * m0]` per slot); upper levels per slot
+//! (`[count, id * m]` per level, `level` of them). The vectors and the links are
+//! separate arrays, so a link change never copies a vector.
+//!
+//! Cloning [`Nodes`] copies only the chunk pointers: the clone and the original
+//! share every chunk until one of them writes a slot, which copies that slot's
+//! chunk of that one array (once; later writes to it are in place).
 
+use super::chunks::{Chunked, Split};
 use super::FREE;
 
 /// A slot number: a node's index in the arrays (and its key in storage). The
@@ -43,32 +50,31 @@ pub(super) struct Image {
     upper: Vec<u32>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(super) struct Nodes {
-    dims: usize,
-    /// Upper-level list capacity (`M`) and level-0 list capacity (`2M`).
+    /// Upper-level list capacity (`M`; the level-0 one, `2M`, is `links0`'s width
+    /// less one).
     m: usize,
-    m0: usize,
-    pub(super) levels: Vec<u8>,
-    pub(super) deleted: Vec<bool>,
-    pub(super) rowids: Vec<i64>,
-    pub(super) links0: Vec<u32>,
-    pub(super) upper: Vec<Vec<u32>>,
-    pub(super) vectors: Vec<f32>,
+    pub(super) levels: Chunked<u8>,
+    pub(super) deleted: Chunked<bool>,
+    pub(super) rowids: Chunked<i64>,
+    /// `[count, id * m0]` per slot.
+    pub(super) links0: Chunked<u32>,
+    pub(super) upper: Chunked<Vec<u32>>,
+    /// `dims` floats per slot.
+    pub(super) vectors: Chunked<f32>,
 }
 
 impl Nodes {
     pub(super) fn new(dims: usize, m: usize, m0: usize) -> Self {
         Nodes {
-            dims,
             m,
-            m0,
-            levels: Vec::new(),
-            deleted: Vec::new(),
-            rowids: Vec::new(),
-            links0: Vec::new(),
-            upper: Vec::new(),
-            vectors: Vec::new(),
+            levels: Chunked::new(1, FREE),
+            deleted: Chunked::new(1, false),
+            rowids: Chunked::new(1, 0),
+            links0: Chunked::new(m0 + 1, 0),
+            upper: Chunked::new(1, Vec::new()),
+            vectors: Chunked::new(dims, 0.0),
         }
     }
 
@@ -78,40 +84,28 @@ impl Nodes {
         self.levels.len()
     }
 
-    /// Reserves room for `n` slots in total (exactly, no doubling); returns how many
-    /// slots beyond the current ones that is.
+    /// Reserves room for `n` slots in total (the chunk tables; chunks are allocated
+    /// as slots reach them); returns how many slots beyond the current ones that
+    /// is.
     pub(super) fn reserve(&mut self, n: usize) -> usize {
-        let extra = n.saturating_sub(self.levels.len());
-        self.levels.reserve_exact(extra);
-        self.deleted.reserve_exact(extra);
-        self.rowids.reserve_exact(extra);
-        self.upper.reserve_exact(extra);
-        self.links0.reserve_exact(extra * (self.m0 + 1));
-        self.vectors.reserve_exact(extra * self.dims);
+        let extra = n.saturating_sub(self.len());
+        self.levels.reserve(n);
+        self.deleted.reserve(n);
+        self.rowids.reserve(n);
+        self.upper.reserve(n);
+        self.links0.reserve(n);
+        self.vectors.reserve(n);
         extra
     }
 
-    /// Grows to at least `n` slots, the new ones free (no links, zero vector). When
-    /// the room runs out it reserves at least an eighth more (not double) so a large
-    /// index carries at most ~12% of spare capacity. Returns the number of slots
-    /// room was reserved for (0 if none).
-    pub(super) fn grow_to(&mut self, n: usize) -> usize {
-        let len = self.levels.len();
-        if n <= len {
-            return 0;
-        }
-        let extra = if n > self.levels.capacity() {
-            self.reserve(len + (n - len).max(len / 8).max(1024))
-        } else {
-            0
-        };
-        self.levels.resize(n, FREE);
-        self.deleted.resize(n, false);
-        self.rowids.resize(n, 0);
-        self.links0.resize(n * (self.m0 + 1), 0);
-        self.upper.resize(n, Vec::new());
-        self.vectors.resize(n * self.dims, 0.0);
-        extra
+    /// Grows to at least `n` slots, the new ones free (no links, zero vector).
+    pub(super) fn grow_to(&mut self, n: usize) {
+        self.levels.grow_to(n);
+        self.deleted.grow_to(n);
+        self.rowids.grow_to(n);
+        self.links0.grow_to(n);
+        self.upper.grow_to(n);
+        self.vectors.grow_to(n);
     }
 
     /// Drops every slot from `n` on (the journal restore).
@@ -120,8 +114,8 @@ impl Nodes {
         self.deleted.truncate(n);
         self.rowids.truncate(n);
         self.upper.truncate(n);
-        self.links0.truncate(n * (self.m0 + 1));
-        self.vectors.truncate(n * self.dims);
+        self.links0.truncate(n);
+        self.vectors.truncate(n);
     }
 
     /// Marks `slot` free and empties its links (the vector stays).
@@ -129,7 +123,7 @@ impl Nodes {
         let s = slot.idx();
         self.levels[s] = FREE;
         self.deleted[s] = false;
-        self.links0[s * (self.m0 + 1)] = 0;
+        self.links0.get_mut(s)[0] = 0;
         self.upper[s] = Vec::new();
     }
 
@@ -139,20 +133,19 @@ impl Nodes {
         self.levels[s] = level;
         self.deleted[s] = false;
         self.rowids[s] = rowid;
-        self.links0[s * (self.m0 + 1)] = 0;
+        self.links0.get_mut(s)[0] = 0;
         self.upper[s] = vec![0; level as usize * (self.m + 1)];
     }
 
     /// The state of `slot` to restore later.
     pub(super) fn image(&self, slot: Slot) -> Image {
         let s = slot.idx();
-        let b = s * (self.m0 + 1);
         Image {
             slot,
             level: self.levels[s],
             deleted: self.deleted[s],
             rowid: self.rowids[s],
-            links0: self.links0[b..b + self.m0 + 1].to_vec(),
+            links0: self.links0.get(s).to_vec(),
             upper: self.upper[s].clone(),
         }
     }
@@ -160,50 +153,46 @@ impl Nodes {
     /// Puts back a slot's saved state; false if the slot no longer exists.
     pub(super) fn restore(&mut self, img: Image) -> bool {
         let s = img.slot.idx();
-        if s >= self.levels.len() {
+        if s >= self.len() {
             return false;
         }
         self.levels[s] = img.level;
         self.deleted[s] = img.deleted;
         self.rowids[s] = img.rowid;
-        let b = s * (self.m0 + 1);
-        self.links0[b..b + self.m0 + 1].copy_from_slice(&img.links0);
+        self.links0.get_mut(s).copy_from_slice(&img.links0);
         self.upper[s] = img.upper;
         true
     }
 
-    /// Bytes held by the arrays.
-    pub(super) fn memory_bytes(&self) -> usize {
-        self.vectors.capacity() * 4
-            + self.links0.capacity() * 4
-            + self
-                .upper
-                .iter()
-                .map(|u| u.capacity() * 4 + 24)
-                .sum::<usize>()
-            + self.rowids.capacity() * 8
-            + self.levels.capacity() * 2
+    /// Bytes held by the arrays, split into those shared with other holders (the
+    /// chunks another clone also points to) and the private ones.
+    pub(super) fn memory(&self) -> Split {
+        let mut s = self.vectors.memory();
+        s += self.links0.memory();
+        s += self.upper.memory();
+        s += self.rowids.memory();
+        s += self.levels.memory();
+        s += self.deleted.memory();
+        s
     }
 
     #[inline]
     pub(super) fn vector(&self, slot: Slot) -> &[f32] {
-        let d = self.dims;
-        &self.vectors[slot.idx() * d..(slot.idx() + 1) * d]
+        self.vectors.get(slot.idx())
     }
 
     #[inline]
     pub(super) fn vector_mut(&mut self, slot: Slot) -> &mut [f32] {
-        let d = self.dims;
-        &mut self.vectors[slot.idx() * d..(slot.idx() + 1) * d]
+        self.vectors.get_mut(slot.idx())
     }
 
     /// The list of `slot` at `level` (empty above its level).
     #[inline]
     pub(super) fn links(&self, slot: Slot, level: usize) -> &[u32] {
         if level == 0 {
-            let b = slot.idx() * (self.m0 + 1);
-            let n = self.links0[b] as usize;
-            &self.links0[b + 1..b + 1 + n]
+            let l = self.links0.get(slot.idx());
+            let n = l[0] as usize;
+            &l[1..1 + n]
         } else {
             let w = self.m + 1;
             let u = &self.upper[slot.idx()];
@@ -220,8 +209,7 @@ impl Nodes {
     #[inline]
     pub(super) fn list_mut(&mut self, slot: Slot, level: usize) -> &mut [u32] {
         if level == 0 {
-            let b = slot.idx() * (self.m0 + 1);
-            &mut self.links0[b..b + self.m0 + 1]
+            self.links0.get_mut(slot.idx())
         } else {
             let w = self.m + 1;
             let b = (level - 1) * w;

@@ -175,14 +175,10 @@ impl Hnsw {
         rule: &A,
     ) -> Vec<Cand> {
         sc.reset(self.nodes.len());
-        let dims = self.p.dims;
         let metric = self.p.metric;
         let kernel = metric.kernel(self.kern);
-        let vectors = &self.nodes.vectors[..];
-        let dist = |id: u32| -> f32 {
-            let i = id as usize * dims;
-            metric.score_of(kernel(q, &vectors[i..i + dims]))
-        };
+        let vectors = &self.nodes.vectors;
+        let dist = |id: u32| -> f32 { metric.score_of(kernel(q, vectors.get(id as usize))) };
         for &e in eps {
             if sc.visit(e.id) {
                 sc.cand.push(Reverse(e));
@@ -222,7 +218,7 @@ impl Hnsw {
             }
             for (i, &n) in next.iter().enumerate() {
                 if let Some(&after) = next.get(i + 1) {
-                    prefetch(&vectors[after as usize * dims..]);
+                    prefetch(vectors.get(after as usize));
                 }
                 let d = dist(n);
                 if d < bound {
@@ -343,13 +339,15 @@ impl Hnsw {
     /// memory order), prefetching a few rows ahead. `q` is prepared.
     pub fn exact_over(&self, q: &[f32], slots: &[u32], k: usize) -> Vec<(f32, i64)> {
         const AHEAD: usize = 4;
-        let dims = self.p.dims;
+        let metric = self.p.metric;
+        let kernel = metric.kernel(self.kern);
+        let vectors = &self.nodes.vectors;
         let mut top = crate::topk::TopK::new(k);
         for (i, &s) in slots.iter().enumerate() {
             if let Some(&next) = slots.get(i + AHEAD) {
-                prefetch(&self.nodes.vectors[next as usize * dims..]);
+                prefetch(vectors.get(next as usize));
             }
-            let d = self.dist(q, Slot(s));
+            let d = metric.score_of(kernel(q, vectors.get(s as usize)));
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
@@ -371,6 +369,6 @@ impl Hnsw {
 
     /// Iterates live rows: (slot, rowid).
     pub fn live(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.map.iter().map(|(&r, &s)| (s.0, r))
+        self.map.iter().map(|(r, s)| (s.0, r))
     }
 }
