@@ -100,6 +100,11 @@ fn a_connection_opened_during_a_write_takes_the_committed_version() {
     w.execute_batch("PRAGMA journal_mode = WAL").unwrap();
     fill(&w, "t", 1000);
     assert_eq!(knn(&w, "t", "[1,1]", 1), vec![1]);
+    // Once a second connection has used the index, writers keep the committed
+    // version for the others (a lone connection changes its index in place).
+    let r0 = open(&path);
+    assert_eq!(knn(&r0, "t", "[1,1]", 1), vec![1]);
+    drop(r0);
     w.execute_batch("BEGIN; INSERT INTO t(rowid, v) VALUES (5000, '[0, 0]');")
         .unwrap();
     let r = open(&path);

@@ -130,6 +130,9 @@ impl Lifecycle {
 
     /// Makes `v` (a published version) this connection's index.
     fn adopt(&mut self, store: &mut Store<'_>, v: Arc<Hnsw>) {
+        if let Some(Some(k)) = &self.key {
+            registry::mark_shared(k);
+        }
         self.state = Some(IndexState::new(v, false));
         self.data_epoch += 1;
         self.update_stats(store, |s| s.shared_uses += 1);
@@ -216,16 +219,18 @@ impl Lifecycle {
             return Err(Error::usage("veclite: internal error: index not loaded"));
         };
         if !st.own {
-            if matches!(self.key, Some(Some(_))) {
-                // A shared table: the committed version stays as it is (pinned as
+            if matches!(&self.key, Some(Some(k)) if registry::is_shared(k)) {
+                // A shared index: the committed version stays as it is (pinned as
                 // the base) for every connection that opens meanwhile.
                 let fork = Arc::new(st.hnsw.fork());
                 st.base = Some(std::mem::replace(&mut st.hnsw, fork));
             } else if Arc::strong_count(&st.hnsw) > 1 {
                 st.hnsw = Arc::new(st.hnsw.fork());
             } else {
-                // A private index nobody else holds: change it in place, leaving
-                // the journal of the transaction that made it.
+                // Nobody else holds it and no other connection has used this
+                // index: change it in place (the registry's entry for the
+                // committed version goes), leaving the journal of the transaction
+                // that made it.
                 Arc::make_mut(&mut st.hnsw).commit();
             }
             st.own = true;

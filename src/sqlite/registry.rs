@@ -38,6 +38,9 @@ pub struct Key {
 struct Entry {
     versions: Vec<(Tag, Weak<Hnsw>)>,
     loading: Arc<Mutex<()>>,
+    /// A second connection has taken a version of this index: from then on
+    /// writers keep the committed version for others (see `is_shared`).
+    shared: bool,
 }
 
 static REGISTRY: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
@@ -94,6 +97,18 @@ pub fn publish(key: &Key, tag: Tag, index: &Arc<Hnsw>) {
     }
 }
 
+/// Notes that a connection took a version another had loaded or published.
+pub fn mark_shared(key: &Key) {
+    registry().entry(key.clone()).or_default().shared = true;
+}
+
+/// Whether connections of this process have shared `key`'s index. A writer of an
+/// index nobody else has used changes it in place (as a private one); once it is
+/// shared, a writer forks, so the committed version stays for the others.
+pub fn is_shared(key: &Key) -> bool {
+    registry().get(key).is_some_and(|e| e.shared)
+}
+
 /// The lock that serialises loads of `key`'s index in this process.
 pub fn loading(key: &Key) -> Arc<Mutex<()>> {
     registry().entry(key.clone()).or_default().loading.clone()
@@ -115,6 +130,6 @@ pub fn sweep() {
     let mut reg = registry();
     reg.retain(|_, e| {
         e.versions.retain(|(_, w)| w.strong_count() > 0);
-        !e.versions.is_empty() || Arc::strong_count(&e.loading) > 1
+        !e.versions.is_empty() || Arc::strong_count(&e.loading) > 1 || e.shared
     });
 }
