@@ -101,8 +101,6 @@ func TestBadVectors(t *testing.T) {
 			[]any{veclite.Vector{nan, 1, 1}}, "NaN"},
 		{"NULL query", `SELECT rowid FROM docs WHERE knn_match(embedding, ?) AND k = 3`,
 			[]any{veclite.Vector(nil)}, "the query vector is NULL"},
-		{"no k", `SELECT rowid FROM docs WHERE knn_match(embedding, ?)`,
-			[]any{veclite.Vector{1, 2, 3}}, "add `AND k = N`"},
 		{"k = 0", `SELECT rowid FROM docs WHERE knn_match(embedding, ?) AND k = 0`,
 			[]any{veclite.Vector{1, 2, 3}}, "k must be an integer from 1 to 10000"},
 		{"function on a bad vector", `SELECT l2_distance(?, '[1, 2, 3]')`,

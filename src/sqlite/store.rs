@@ -39,7 +39,7 @@ impl IndexState {
     }
 }
 
-/// A `T_log` row. Format 2 (written since veclite 0.2): the slots a flush wrote
+/// A `T_log` row. Format 2 (written by builds with the shared index): the slots a flush wrote
 /// or freed as u32 little-endian, then the new state's token (i64 little-endian),
 /// then one byte: 2, or 0x82 when the flush replaced the whole graph (no slots).
 /// Its length is 1 modulo 4, so a format-1 reader (which expects a multiple of 4
@@ -450,5 +450,68 @@ impl Statements {
     /// Drops every statement (the tables are dropped or renamed).
     pub fn clear(&mut self) {
         *self = Statements::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_rows_round_trip_and_format_1_still_reads() {
+        let slots = [0u32, 7, 123_456];
+        let b = encode_log(Some(&slots), -42);
+        assert_eq!(b.len() % 4, 1, "a format-1 reader must see a bad length");
+        assert_eq!(
+            decode_log(ValueType::Blob, &b),
+            Some(LogRow {
+                slots: Some(slots.to_vec()),
+                token: Some(-42)
+            })
+        );
+        let w = encode_log(None, 9);
+        assert_eq!(w.len(), 9);
+        assert_eq!(
+            decode_log(ValueType::Blob, &w),
+            Some(LogRow {
+                slots: None,
+                token: Some(9)
+            })
+        );
+        // Format 1: the slots alone, NULL for a whole-graph write.
+        let v1: Vec<u8> = slots.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(
+            decode_log(ValueType::Blob, &v1),
+            Some(LogRow {
+                slots: Some(slots.to_vec()),
+                token: None
+            })
+        );
+        assert_eq!(
+            decode_log(ValueType::Null, &[]),
+            Some(LogRow {
+                slots: None,
+                token: None
+            })
+        );
+        // Anything else is not read (the reader reloads).
+        assert_eq!(decode_log(ValueType::Blob, &[1, 2, 3]), None);
+        let mut bad = encode_log(Some(&slots), 1);
+        *bad.last_mut().unwrap() = 3;
+        assert_eq!(decode_log(ValueType::Blob, &bad), None);
+        let mut whole_with_slots = encode_log(Some(&slots), 1);
+        *whole_with_slots.last_mut().unwrap() = 0x82;
+        assert_eq!(decode_log(ValueType::Blob, &whole_with_slots), None);
+        assert_eq!(decode_log(ValueType::Integer, &[]), None);
+    }
+
+    #[test]
+    fn tokens_are_never_zero_and_differ() {
+        let a: Vec<i64> = (0..1000).map(|_| new_token()).collect();
+        assert!(a.iter().all(|&t| t != 0));
+        let mut b = a.clone();
+        b.sort_unstable();
+        b.dedup();
+        assert_eq!(b.len(), a.len());
     }
 }

@@ -63,12 +63,28 @@ def in_list_is_one_list():
 
 
 @case
+def any_where_clause_keeps_k():
+    # Without k the rows stream in distance order; SQLite applies the terms the
+    # table does not take (OR, a function of a column, LIKE) and LIMIT stops it.
+    c = conn()
+    c.execute("CREATE VIRTUAL TABLE d USING veclite(v float[2], n integer, tag text, exact_threshold = 0)")
+    c.execute("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i < 3000) "
+              "INSERT INTO d(rowid, v, n, tag) SELECT i, json_array(i % 60, i / 60), i % 17, 't' || (i % 5) FROM s")
+    c.execute("CREATE TABLE r AS SELECT rowid AS id, v, n, tag FROM d_rows")
+    for where in ["(n = 3 OR tag = 't4')", "n % 4 = 1", "tag LIKE '%2'"]:
+        got = rows(c, f"SELECT rowid FROM d WHERE knn_match(v, '[20, 20]') AND {where} ORDER BY distance LIMIT 10")
+        want = rows(c, f"SELECT id FROM r WHERE {where} ORDER BY l2_distance(v, vector('[20,20]')), id LIMIT 10")
+        assert len(got) == 10, (where, got)
+        assert got == want, (where, got, want)
+
+
+@case
 def errors_are_sqlite_errors():
     c = conn()
     c.execute("CREATE VIRTUAL TABLE d USING veclite(v float[2])")
     for sql, msg in [
         ("INSERT INTO d(v) VALUES ('[1,2,3]')", "expected 2"),
-        ("SELECT * FROM d WHERE knn_match(v, '[1,2]')", "k = N"),
+        ("SELECT * FROM d WHERE knn_match(v, '[1,2]') AND k = 0", "k must be"),
         ("CREATE VIRTUAL TABLE e USING veclite(v float[2], k int)", "reserved"),
     ]:
         try:
