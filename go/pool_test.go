@@ -513,15 +513,22 @@ func poolRun(t *testing.T, exact bool, idle int) {
 		held.byConn[held.first].MemoryBytes, held.byConn[held.first].VersionsAlive, before.VersionsAlive,
 		len(loads.byConn), all.IndexLoads, loads.loaders())
 	// One load is the first write's, into the new empty table, by the connection
-	// that created it.
-	if sum.IndexLoads > 2 {
-		t.Errorf("the pool's %d connections made %d full loads of the index, want <= 2 (per connection: %v)",
+	// that created it. Until a second connection has taken a version, a writer
+	// changes its version in place (a lone connection pays nothing for sharing),
+	// so a connection whose first query lands in that first write transaction
+	// loads once: a few at start-up, never one per connection.
+	if sum.IndexLoads > 4 {
+		t.Errorf("the pool's %d connections made %d full loads of the index, want <= 4 (per connection: %v)",
 			len(conns), sum.IndexLoads, held.loaders())
 	}
-	if all.IndexLoads > 2 {
-		t.Errorf("the %d connections the pool opened made %d full loads of the index, want <= 2 (per connection: %v); "+
+	// With connections opened and closed all the time, a new connection may read
+	// a snapshot just before a commit whose older version nobody keeps any more
+	// (a version nothing pins is freed), and load it. That must stay rare: a
+	// private index per connection would load once per connection.
+	if limit := max(4, len(loads.byConn)/20); all.IndexLoads > limit {
+		t.Errorf("the %d connections the pool opened made %d full loads of the index, want <= %d (per connection: %v); "+
 			"see TestPoolNewConnectionDuringWrite",
-			len(loads.byConn), all.IndexLoads, loads.loaders())
+			len(loads.byConn), all.IndexLoads, limit, loads.loaders())
 	}
 	if !exact && sum.Searches.Graph == 0 {
 		t.Errorf("exact_threshold = 0 but no search walked the graph")
@@ -634,8 +641,22 @@ func TestPoolNewConnectionDuringWrite(t *testing.T) {
 	if _, err := poolKNN(ctx, w, poolVec(rng), ""); err != nil { // the writer's connection holds the index
 		t.Fatal(err)
 	}
+	// A second connection uses the index once and goes back to the pool: from
+	// then on the index counts as shared in the process, and writers keep the
+	// committed version for others (a connection that is alone with the index
+	// changes it in place, so it pays nothing for sharing; see ARCHITECTURE.md).
+	r0, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poolKNN(ctx, r0, poolVec(rng), ""); err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxIdleConns(0) // r0's connection really closes: nobody else holds the version
+	r0.Close()
+	db.SetMaxIdleConns(2)
 	// The writer's next transaction begins with a write; nobody else holds the
-	// version it starts from.
+	// version it starts from: the writer keeps it (its base) for the others.
 	if _, err := w.ExecContext(ctx, `BEGIN`); err != nil {
 		t.Fatal(err)
 	}
