@@ -1,5 +1,5 @@
-//! Distance kernels, scalar vs AVX2+FMA vs AVX-512F (x86_64) or NEON (aarch64), on two vectors that stay in
-//! L1. Both vectors start on a 64-byte boundary (as rows of a well-laid-out vector
+//! Distance kernels, scalar vs AVX2+FMA vs AVX-512F (x86_64) or NEON (aarch64),
+//! on two vectors that stay in L1. Both vectors start on a 64-byte boundary (as rows of a well-laid-out vector
 //! store would), so full-width loads never split a cache line; misaligned data
 //! costs up to ~30% more for the SIMD kernels on this machine.
 //!
