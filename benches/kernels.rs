@@ -1,5 +1,5 @@
-//! Distance kernels, scalar vs AVX2+FMA vs AVX-512F, on two vectors that stay in
-//! L1. Both vectors start on a 64-byte boundary (as rows of a well-laid-out vector
+//! Distance kernels, scalar vs AVX2+FMA vs AVX-512F (x86_64) or NEON (aarch64),
+//! on two vectors that stay in L1. Both vectors start on a 64-byte boundary (as rows of a well-laid-out vector
 //! store would), so full-width loads never split a cache line; misaligned data
 //! costs up to ~30% more for the SIMD kernels on this machine.
 //!
@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use veclite::distance::{avx2_kernels, avx512_kernels, scalar_kernels, Kernels};
+use veclite::distance::{avx2_kernels, avx512_kernels, neon_kernels, scalar_kernels, Kernels};
 
 type Kernel = fn(&[f32], &[f32]) -> f32;
 /// Picks one kernel out of a table.
@@ -44,6 +44,7 @@ fn tables() -> Vec<&'static Kernels> {
     let mut v = vec![scalar_kernels()];
     v.extend(avx2_kernels());
     v.extend(avx512_kernels());
+    v.extend(neon_kernels());
     v
 }
 

@@ -3,7 +3,9 @@
 //! properties the index relies on.
 
 use proptest::prelude::*;
-use veclite::distance::{self, avx2_kernels, avx512_kernels, scalar_kernels, Kernels, Metric};
+use veclite::distance::{
+    self, avx2_kernels, avx512_kernels, neon_kernels, scalar_kernels, Kernels, Metric,
+};
 
 /// Relative tolerance against the sum of absolute terms (different summation
 /// orders of n f32 terms differ by about sqrt(n) * 2^-24 of that sum).
@@ -11,7 +13,7 @@ const REL: f64 = 1e-5;
 
 /// Every SIMD table this CPU supports.
 fn simd_tables() -> Vec<&'static Kernels> {
-    [avx2_kernels(), avx512_kernels()]
+    [avx2_kernels(), avx512_kernels(), neon_kernels()]
         .into_iter()
         .flatten()
         .collect()
@@ -129,7 +131,7 @@ fn assert_agrees(k: &Kernels, a: &[f32], b: &[f32]) {
     }
 }
 
-/// Every length 1..=2048 (covers every block/tail split of 8- and 16-lane
+/// Every length 1..=2048 (covers every block/tail split of 4-, 8- and 16-lane
 /// kernels many times over), one random pair per length.
 #[test]
 fn simd_matches_scalar_every_length() {
@@ -257,12 +259,27 @@ fn dispatch_picks_an_available_table() {
     let name = distance::kernels().name;
     let best = avx512_kernels()
         .or_else(avx2_kernels)
+        .or_else(neon_kernels)
         .unwrap_or_else(scalar_kernels)
         .name;
     match std::env::var("VECLITE_SIMD").ok().as_deref() {
         None | Some("") => assert_eq!(name, best),
         Some(_) => assert!(all_tables().iter().any(|k| k.name == name)),
     }
+}
+
+/// On aarch64 the tests above really exercise NEON: the table exists and is
+/// the one in use, unless `VECLITE_SIMD` asks for scalar.
+#[test]
+#[cfg(target_arch = "aarch64")]
+fn aarch64_uses_neon() {
+    assert_eq!(neon_kernels().map(|k| k.name), Some("neon"));
+    assert_eq!(simd_tables().len(), 1);
+    let scalar_cap = std::env::var("VECLITE_SIMD").is_ok_and(|v| {
+        ["scalar", "none", "off", "portable"].contains(&v.trim().to_ascii_lowercase().as_str())
+    });
+    let want = if scalar_cap { "scalar" } else { "neon" };
+    assert_eq!(distance::kernels().name, want);
 }
 
 /// Values in [-100, 100].

@@ -1,16 +1,20 @@
 //! Distance metrics over `f32` vectors, with run-time SIMD dispatch.
 //!
-//! Three implementations of the same four kernels exist:
+//! Four implementations of the same four kernels exist:
 //!
 //! * [`scalar`]: plain loops. They are the reference (the test oracle) and the
-//!   portable fallback used on every architecture other than x86_64.
+//!   portable fallback used on every architecture other than x86_64 and aarch64.
 //! * AVX2+FMA and AVX-512F (x86_64 only, in `x86.rs`).
+//! * NEON (aarch64 only, in `neon.rs`; NEON is part of every aarch64 CPU, so
+//!   this is what Apple silicon and Graviton run).
 //!
 //! The best implementation the CPU supports is chosen once, at first use, and kept
 //! in a [`OnceLock`]; see [`kernels`]. The environment variable `VECLITE_SIMD`
-//! (`scalar`, `avx2` or `avx512`) caps the choice, e.g. for benchmarking or to
-//! rule out a SIMD bug; when the CPU lacks the requested level the best available
-//! lower one is used.
+//! (`scalar`, `neon`, `avx2` or `avx512`) caps the choice, e.g. for benchmarking
+//! or to rule out a SIMD bug; when the CPU lacks the requested level the best
+//! available lower one is used. The levels are ordered by register width,
+//! `scalar < neon (128 bits) < avx2 (256) < avx512 (512)`, across architectures:
+//! on aarch64 `avx2` or `avx512` leave NEON on, on x86_64 `neon` means scalar.
 //!
 //! All kernels accumulate in `f32`. Every function requires `a.len() == b.len()`
 //! (checked with `debug_assert!`; callers validate dimensions). In release builds a
@@ -19,6 +23,9 @@
 
 use std::sync::OnceLock;
 
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)] // the SIMD kernels (see the safety model in neon.rs)
+mod neon;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)] // the SIMD kernels (see the safety model in x86.rs)
@@ -30,11 +37,11 @@ pub use metric::Metric;
 /// A table of kernel function pointers for one instruction-set level.
 ///
 /// Tables for SIMD levels are only handed out (by [`kernels`], [`avx2_kernels`],
-/// [`avx512_kernels`]) after run-time detection confirmed that the CPU supports
+/// [`avx512_kernels`], [`neon_kernels`]) after run-time detection confirmed that the CPU supports
 /// them, so calling through any table obtained from this module is always safe.
 #[derive(Debug)]
 pub struct Kernels {
-    /// `"avx512f"`, `"avx2+fma"` or `"scalar"`.
+    /// `"avx512f"`, `"avx2+fma"`, `"neon"` or `"scalar"`.
     pub name: &'static str,
     /// `sum (a_i - b_i)^2`.
     pub l2_squared: fn(&[f32], &[f32]) -> f32,
@@ -69,10 +76,12 @@ pub(crate) fn cosine_from_parts(dot: f32, na: f32, nb: f32) -> f32 {
     (1.0 - sim.clamp(-1.0, 1.0)) as f32
 }
 
-/// Requested instruction-set cap (from `VECLITE_SIMD`), ordered low to high.
+/// Requested instruction-set cap (from `VECLITE_SIMD`), ordered low to high by
+/// register width (so one order serves both architectures).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
     Scalar,
+    Neon,
     Avx2,
     Avx512,
 }
@@ -81,6 +90,7 @@ enum Level {
 fn parse_level(s: &str) -> Option<Level> {
     match s.trim().to_ascii_lowercase().as_str() {
         "scalar" | "none" | "off" | "portable" => Some(Level::Scalar),
+        "neon" | "asimd" => Some(Level::Neon),
         "avx2" | "avx2+fma" | "avx2,fma" | "fma" => Some(Level::Avx2),
         "avx512" | "avx512f" | "avx-512" => Some(Level::Avx512),
         _ => None,
@@ -100,6 +110,11 @@ fn select(cap: Option<Level>) -> &'static Kernels {
             return k;
         }
     }
+    if cap >= Level::Neon {
+        if let Some(k) = neon_kernels() {
+            return k;
+        }
+    }
     scalar_kernels()
 }
 
@@ -114,7 +129,7 @@ pub fn prefetch(v: &[f32]) {
 }
 
 /// The kernels used by everything else: the best the CPU supports (AVX-512F, then
-/// AVX2+FMA, then scalar), capped by `VECLITE_SIMD` if set. Chosen once per process.
+/// AVX2+FMA on x86_64; NEON on aarch64; else scalar), capped by `VECLITE_SIMD` if set. Chosen once per process.
 #[inline]
 pub fn kernels() -> &'static Kernels {
     static CHOSEN: OnceLock<&'static Kernels> = OnceLock::new();
@@ -150,6 +165,19 @@ pub fn avx512_kernels() -> Option<&'static Kernels> {
         x86::avx512_kernels()
     }
     #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// The NEON kernels, or `None` if the CPU lacks NEON (every aarch64 CPU has it)
+/// or is not aarch64.
+pub fn neon_kernels() -> Option<&'static Kernels> {
+    #[cfg(target_arch = "aarch64")]
+    {
+        neon::neon_kernels()
+    }
+    #[cfg(not(target_arch = "aarch64"))]
     {
         None
     }
@@ -241,6 +269,7 @@ mod tests {
         assert_eq!(parse_level(" AVX2 "), Some(Level::Avx2));
         assert_eq!(parse_level("avx512"), Some(Level::Avx512));
         assert_eq!(parse_level("avx512f"), Some(Level::Avx512));
+        assert_eq!(parse_level("NEON"), Some(Level::Neon));
         assert_eq!(parse_level("auto"), None);
         assert_eq!(parse_level(""), None);
     }
@@ -248,8 +277,13 @@ mod tests {
     #[test]
     fn selection_respects_cap_and_falls_back() {
         assert_eq!(select(Some(Level::Scalar)).name, "scalar");
+        let neon = select(Some(Level::Neon)).name;
+        match neon_kernels() {
+            Some(k) => assert_eq!(neon, k.name),
+            None => assert_eq!(neon, "scalar"),
+        }
         let avx2 = select(Some(Level::Avx2)).name;
-        match avx2_kernels() {
+        match avx2_kernels().or_else(neon_kernels) {
             Some(k) => assert_eq!(avx2, k.name),
             None => assert_eq!(avx2, "scalar"),
         }
@@ -257,9 +291,77 @@ mod tests {
         assert_eq!(select(Some(Level::Avx512)).name, best);
         let expected = avx512_kernels()
             .or_else(avx2_kernels)
+            .or_else(neon_kernels)
             .unwrap_or_else(scalar_kernels)
             .name;
         assert_eq!(best, expected);
+    }
+
+    /// On aarch64 the NEON table is the one in use (unless `VECLITE_SIMD` caps
+    /// it to scalar): this is what makes an aarch64 test run a NEON test run.
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn aarch64_selects_neon() {
+        assert_eq!(neon_kernels().map(|k| k.name), Some("neon"));
+        let cap = std::env::var("VECLITE_SIMD")
+            .ok()
+            .and_then(|v| parse_level(&v));
+        let want = if cap == Some(Level::Scalar) {
+            "scalar"
+        } else {
+            "neon"
+        };
+        assert_eq!(kernels().name, want);
+    }
+
+    /// Deterministic values in [-1, 1).
+    pub(super) fn test_vec(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Checks a SIMD table against the scalar reference (used by `x86.rs` and
+    /// `neon.rs`).
+    pub(super) fn check_matches_scalar(k: &Kernels) {
+        // Every length around the block and tail boundaries of every level.
+        for len in 0..=400 {
+            let a = test_vec(len, len as u64);
+            let b = test_vec(len, len as u64 + 1000);
+            let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+            assert!(
+                close((k.dot)(&a, &b), scalar::dot(&a, &b)),
+                "{} dot {len}",
+                k.name
+            );
+            assert!(
+                close((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b)),
+                "{} l2 {len}",
+                k.name
+            );
+            assert!(
+                close((k.norm_squared)(&a), scalar::norm_squared(&a)),
+                "{} norm {len}",
+                k.name
+            );
+            assert!(
+                close((k.cosine_distance)(&a, &b), scalar::cosine_distance(&a, &b)),
+                "{} cos {len}",
+                k.name
+            );
+        }
+        // Small integers: every order of summation is exact, so results are equal.
+        let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..77).map(|i| (i % 5) as f32 - 2.0).collect();
+        assert_eq!((k.dot)(&a, &b), scalar::dot(&a, &b));
+        assert_eq!((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b));
+        assert_eq!((k.norm_squared)(&a), scalar::norm_squared(&a));
     }
 
     #[test]
@@ -271,8 +373,11 @@ mod tests {
         if let Some(k) = avx512_kernels() {
             assert_eq!(k.name, "avx512f");
         }
+        if let Some(k) = neon_kernels() {
+            assert_eq!(k.name, "neon");
+        }
         let name = kernels().name;
-        assert!(["scalar", "avx2+fma", "avx512f"].contains(&name));
+        assert!(["scalar", "avx2+fma", "avx512f", "neon"].contains(&name));
     }
 
     #[test]

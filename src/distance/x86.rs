@@ -419,68 +419,20 @@ pub(crate) fn prefetch(v: &[f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::scalar;
+    use super::super::tests::{check_matches_scalar, test_vec};
     use super::*;
-
-    /// Deterministic values in [-1, 1).
-    fn vec(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
-
-    fn check(k: &Kernels) {
-        // Every length around the block and tail boundaries of both levels.
-        for len in 0..=400 {
-            let a = vec(len, len as u64);
-            let b = vec(len, len as u64 + 1000);
-            let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
-            assert!(
-                close((k.dot)(&a, &b), scalar::dot(&a, &b)),
-                "{} dot {len}",
-                k.name
-            );
-            assert!(
-                close((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b)),
-                "{} l2 {len}",
-                k.name
-            );
-            assert!(
-                close((k.norm_squared)(&a), scalar::norm_squared(&a)),
-                "{} norm {len}",
-                k.name
-            );
-            assert!(
-                close((k.cosine_distance)(&a, &b), scalar::cosine_distance(&a, &b)),
-                "{} cos {len}",
-                k.name
-            );
-        }
-        // Small integers: every order of summation is exact, so results are equal.
-        let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();
-        let b: Vec<f32> = (0..77).map(|i| (i % 5) as f32 - 2.0).collect();
-        assert_eq!((k.dot)(&a, &b), scalar::dot(&a, &b));
-        assert_eq!((k.l2_squared)(&a, &b), scalar::l2_squared(&a, &b));
-        assert_eq!((k.norm_squared)(&a), scalar::norm_squared(&a));
-    }
 
     #[test]
     fn avx2_matches_scalar() {
         if let Some(k) = avx2_kernels() {
-            check(k);
+            check_matches_scalar(k);
         }
     }
 
     #[test]
     fn avx512_matches_scalar() {
         if let Some(k) = avx512_kernels() {
-            check(k);
+            check_matches_scalar(k);
         }
     }
 
@@ -490,7 +442,7 @@ mod tests {
         if cfg!(debug_assertions) {
             return;
         }
-        let a = vec(40, 1);
+        let a = test_vec(40, 1);
         for k in [avx2_kernels(), avx512_kernels()].into_iter().flatten() {
             assert_eq!((k.dot)(&a, &a[..3]), (k.dot)(&a[..3], &a[..3]));
         }
