@@ -163,6 +163,17 @@ impl<T: Elem> Chunked<T> {
             .take(self.len * self.w)
     }
 
+    /// The chunks' elements in slot order, one slice per chunk (the last one cut
+    /// at the length): for scans that go over every slot.
+    pub(super) fn slices(&self) -> impl Iterator<Item = &[T]> + '_ {
+        let mut left = self.len * self.w;
+        self.chunks.iter().map(move |c| {
+            let n = left.min(c.len());
+            left -= n;
+            &c[..n]
+        })
+    }
+
     /// Room in the chunk table for `n` slots in total.
     pub(super) fn reserve(&mut self, n: usize) {
         let want = n.div_ceil(CHUNK);
@@ -396,6 +407,8 @@ mod tests {
         let mut c = Chunked::from_vec(v.clone(), Vec::new());
         assert_eq!(c.len(), v.len());
         assert!(c.iter().eq(v.iter()));
+        assert!(c.slices().flatten().eq(v.iter()));
+        assert_eq!(c.slices().map(<[_]>::len).collect::<Vec<_>>(), [CHUNK, 3]);
         c[CHUNK + 2].push(1);
         assert_eq!(c[CHUNK + 2], vec![CHUNK as u32 + 2, 1]);
         c.grow_to(CHUNK + 5);

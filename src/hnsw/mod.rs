@@ -148,7 +148,9 @@ impl Hnsw {
         }
     }
 
-    /// Reserves room for `n` slots in total (exactly, no doubling).
+    /// Reserves room for `n` slots in total (exactly, no doubling): the chunk
+    /// tables and the row map (the chunks themselves are allocated as slots reach
+    /// them).
     pub fn reserve(&mut self, n: usize) {
         let extra = self.nodes.reserve(n);
         self.map.reserve(extra);

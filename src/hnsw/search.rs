@@ -134,7 +134,7 @@ pub(super) struct Live;
 impl Admission for Live {
     #[inline]
     fn admits(&self, h: &Hnsw, id: u32) -> bool {
-        !h.nodes.deleted[id as usize]
+        !h.is_tombstone(id)
     }
 }
 
@@ -143,7 +143,7 @@ pub(super) struct Filter<F>(pub(super) F);
 impl<F: Fn(u32) -> bool> Admission for Filter<F> {
     #[inline]
     fn admits(&self, h: &Hnsw, id: u32) -> bool {
-        !h.nodes.deleted[id as usize] && (self.0)(id)
+        !h.is_tombstone(id) && (self.0)(id)
     }
 }
 
@@ -154,11 +154,20 @@ impl<F: Fn(u32) -> bool> Admission for TwoHop<F> {
     const CROSS: bool = true;
     #[inline]
     fn admits(&self, h: &Hnsw, id: u32) -> bool {
-        !h.nodes.deleted[id as usize] && (self.0)(id)
+        !h.is_tombstone(id) && (self.0)(id)
     }
 }
 
 impl Hnsw {
+    /// Is `id` a tombstone? Outside a write transaction there are none (a purge
+    /// unlinks them all before commit), so the walks' admission rules skip the
+    /// lookup of the flag then: `deleted` is only ever set with `n_tombstones`
+    /// counting it (which `purge` relies on too).
+    #[inline]
+    fn is_tombstone(&self, id: u32) -> bool {
+        self.n_tombstones != 0 && self.nodes.deleted[id as usize]
+    }
+
     /// Algorithm 2, the one best-first walk of a layer: from `eps`, expanding the
     /// nearest candidate while it can still improve the `ef` best admitted nodes
     /// held; `rule` decides which nodes are admitted and how the others are
@@ -178,7 +187,6 @@ impl Hnsw {
         let metric = self.p.metric;
         let kernel = metric.kernel(self.kern);
         let vectors = &self.nodes.vectors;
-        let dist = |id: u32| -> f32 { metric.score_of(kernel(q, vectors.get(id as usize))) };
         for &e in eps {
             if sc.visit(e.id) {
                 sc.cand.push(Reverse(e));
@@ -216,11 +224,16 @@ impl Hnsw {
                     next.push(n);
                 }
             }
+            // each vector is looked up once: as the one to prefetch, then as the one
+            // to score
+            let mut v = next.first().map_or(&[][..], |&n| vectors.get(n as usize));
             for (i, &n) in next.iter().enumerate() {
+                let cur = v;
                 if let Some(&after) = next.get(i + 1) {
-                    prefetch(vectors.get(after as usize));
+                    v = vectors.get(after as usize);
+                    prefetch(v);
                 }
-                let d = dist(n);
+                let d = metric.score_of(kernel(q, cur));
                 if d < bound {
                     sc.cand.push(Reverse(Cand { d, id: n }));
                     // (a crossing walk gathered admitted nodes only)
@@ -325,13 +338,17 @@ impl Hnsw {
         admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
         let q = self.prepare_query(q);
-        let slots: Vec<u32> = (0..self.nodes.levels.len() as u32)
-            .filter(|&s| {
-                self.nodes.levels[s as usize] != FREE
-                    && !self.nodes.deleted[s as usize]
-                    && admit.is_none_or(|f| f(s))
-            })
-            .collect();
+        let mut slots: Vec<u32> = Vec::new();
+        let mut s = 0u32;
+        let (levels, deleted) = (self.nodes.levels.slices(), self.nodes.deleted.slices());
+        for (lv, del) in levels.zip(deleted) {
+            for (&l, &d) in lv.iter().zip(del) {
+                if l != FREE && !d && admit.is_none_or(|f| f(s)) {
+                    slots.push(s);
+                }
+                s += 1;
+            }
+        }
         self.exact_over(&q, &slots, k)
     }
 
@@ -343,11 +360,20 @@ impl Hnsw {
         let kernel = metric.kernel(self.kern);
         let vectors = &self.nodes.vectors;
         let mut top = crate::topk::TopK::new(k);
+        // the vectors of slots i .. i + AHEAD, each looked up once (to prefetch it,
+        // then to score it)
+        let mut ahead: [&[f32]; AHEAD] = [&[]; AHEAD];
+        for (a, &s) in ahead.iter_mut().zip(slots) {
+            *a = vectors.get(s as usize);
+        }
         for (i, &s) in slots.iter().enumerate() {
+            let cur = ahead[i % AHEAD];
             if let Some(&next) = slots.get(i + AHEAD) {
-                prefetch(vectors.get(next as usize));
+                let v = vectors.get(next as usize);
+                prefetch(v);
+                ahead[i % AHEAD] = v;
             }
-            let d = metric.score_of(kernel(q, vectors.get(s as usize)));
+            let d = metric.score_of(kernel(q, cur));
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
