@@ -139,15 +139,7 @@ func TestConcurrentReadersWriter(t *testing.T) {
 			}
 		}(r)
 	}
-	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(90 * time.Second):
-		cancel()
-		<-waited
-		t.Fatal("readers and writer did not finish in 90s")
-	}
+	waitOrCancel(t, &wg, cancel, 90*time.Second)
 	if t.Failed() {
 		return
 	}
@@ -253,4 +245,19 @@ func knnCtx(ctx context.Context, tx *sql.Tx, q veclite.Vector, k int, where stri
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// waitOrCancel waits for wg; after d it cancels the workers' context, waits for
+// them to stop, and fails the test.
+func waitOrCancel(t *testing.T, wg *sync.WaitGroup, cancel context.CancelFunc, d time.Duration) {
+	t.Helper()
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(d):
+		cancel()
+		<-waited
+		t.Fatalf("the readers and the writer did not finish in %v", d)
+	}
 }

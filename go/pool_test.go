@@ -434,15 +434,7 @@ func poolRun(t *testing.T, exact bool, idle int) {
 			}
 		}(r)
 	}
-	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(60 * time.Second):
-		cancel()
-		<-waited
-		t.Fatal("the readers and the writer did not finish in 60 s")
-	}
+	waitOrCancel(t, &wg, cancel, 60*time.Second)
 	if t.Failed() {
 		return
 	}

@@ -42,6 +42,16 @@ fn fill(c: &Connection, table: &str, n: usize) {
     .unwrap();
 }
 
+/// A WAL database in a temporary directory with `fill`'s table of `n` rows.
+fn wal_table(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let a = open(&path);
+    a.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+    fill(&a, "t", n);
+    (dir, path, a)
+}
+
 #[test]
 fn connections_of_one_process_share_one_version() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,11 +104,7 @@ fn connections_of_one_process_share_one_version() {
 
 #[test]
 fn a_connection_opened_during_a_write_takes_the_committed_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let w = open(&path);
-    w.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    fill(&w, "t", 1000);
+    let (_dir, path, w) = wal_table(1000);
     assert_eq!(knn(&w, "t", "[1,1]", 1), vec![1]);
     // Once a second connection has used the index, writers keep the committed
     // version for the others (a lone connection changes its index in place).
@@ -176,11 +182,7 @@ fn private_databases_never_meet() {
 
 #[test]
 fn a_wal_reader_keeps_the_version_of_its_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let a = open(&path);
-    a.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    fill(&a, "t", 1000);
+    let (_dir, path, a) = wal_table(1000);
     let b = open(&path);
     b.execute_batch("BEGIN").unwrap();
     assert_eq!(knn(&b, "t", "[0,0]", 1), vec![1]);
@@ -201,11 +203,7 @@ fn a_wal_reader_keeps_the_version_of_its_snapshot() {
 
 #[test]
 fn uncommitted_changes_stay_with_their_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let a = open(&path);
-    a.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    fill(&a, "t", 1000);
+    let (_dir, path, a) = wal_table(1000);
     let b = open(&path);
     assert_eq!(knn(&b, "t", "[0,0]", 1), vec![1]);
     a.execute_batch(

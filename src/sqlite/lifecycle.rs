@@ -128,6 +128,22 @@ impl Lifecycle {
         self.key.clone().flatten()
     }
 
+    /// Takes the process's published version `tag`, if there is one.
+    fn adopt_published(
+        &mut self,
+        store: &mut Store<'_>,
+        key: Option<&registry::Key>,
+        tag: Tag,
+    ) -> bool {
+        match key.and_then(|k| registry::find(k, tag)) {
+            Some(v) => {
+                self.adopt(store, v);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Makes `v` (a published version) this connection's index.
     fn adopt(&mut self, store: &mut Store<'_>, v: Arc<Hnsw>) {
         if let Some(Some(k)) = &self.key {
@@ -162,22 +178,17 @@ impl Lifecycle {
             _ => {}
         }
         let key = self.registry_key(store);
-        if let Some(k) = &key {
-            if let Some(v) = registry::find(k, stored) {
-                self.adopt(store, v);
-                return Ok(self.state.as_mut().expect("adopted"));
-            }
+        if self.adopt_published(store, key.as_ref(), stored) {
+            return Ok(self.state.as_mut().expect("adopted"));
         }
-        // Connections that miss the same version together load it once.
+        // Connections that miss the same version together load it once: look
+        // again under the load lock, another may have published it meanwhile.
         let lock = key.as_ref().map(registry::loading);
         let _guard = lock
             .as_ref()
             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(k) = &key {
-            if let Some(v) = registry::find(k, stored) {
-                self.adopt(store, v);
-                return Ok(self.state.as_mut().expect("adopted"));
-            }
+        if self.adopt_published(store, key.as_ref(), stored) {
+            return Ok(self.state.as_mut().expect("adopted"));
         }
         if !self.catch_up(store, stored)? {
             self.state = None;

@@ -164,6 +164,11 @@ fn to_hits(found: Vec<(f32, i64)>) -> Vec<Hit> {
 const FILTER_CACHE: usize = 8;
 /// Below this selectivity the filtered walk scores only matching nodes (two hops).
 const TWO_HOP_BELOW: f64 = 0.3;
+
+/// Whether a filtered walk over `count` matching of `n` rows takes two hops.
+fn two_hop(count: usize, n: usize) -> bool {
+    (count as f64) < TWO_HOP_BELOW * n as f64
+}
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
 const EXACT_FACTOR: f64 = 16.0;
 
@@ -194,7 +199,7 @@ pub fn stream(
         (None, false)
     } else {
         let set = filter_set(t, filters)?;
-        let two_hop = (set.slots.len() as f64) < TWO_HOP_BELOW * n as f64;
+        let two_hop = two_hop(set.slots.len(), n);
         (Some(set), two_hop)
     };
     let hnsw = std::sync::Arc::clone(&t.loaded_index()?.hnsw);
@@ -338,7 +343,7 @@ fn filtered_knn(
         || (count as f64).powi(2) <= exact_factor() * ef as f64 * n as f64;
     if !exact {
         let admit = |slot: u32| set.has(slot);
-        let two_hop = (count as f64) < TWO_HOP_BELOW * n as f64;
+        let two_hop = two_hop(count, n);
         let found = st
             .hnsw
             .search_with(q, k, ef, &mut st.scratch, Some(&admit), two_hop);

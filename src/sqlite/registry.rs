@@ -43,6 +43,13 @@ struct Entry {
     shared: bool,
 }
 
+impl Entry {
+    /// Forgets the versions nothing pins any more.
+    fn prune(&mut self) {
+        self.versions.retain(|(_, w)| w.strong_count() > 0);
+    }
+}
+
 static REGISTRY: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
 
 fn registry() -> MutexGuard<'static, HashMap<Key, Entry>> {
@@ -79,7 +86,7 @@ fn file_key(_vfs: &str, _path: &str, _table: &str) -> Option<Key> {
 pub fn find(key: &Key, tag: Tag) -> Option<Arc<Hnsw>> {
     let mut reg = registry();
     let e = reg.get_mut(key)?;
-    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    e.prune();
     e.versions
         .iter()
         .find(|(t, _)| *t == tag)
@@ -91,7 +98,7 @@ pub fn find(key: &Key, tag: Tag) -> Option<Arc<Hnsw>> {
 pub fn publish(key: &Key, tag: Tag, index: &Arc<Hnsw>) {
     let mut reg = registry();
     let e = reg.entry(key.clone()).or_default();
-    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    e.prune();
     if !e.versions.iter().any(|(t, _)| *t == tag) {
         e.versions.push((tag, Arc::downgrade(index)));
     }
@@ -120,7 +127,7 @@ pub fn versions_alive(key: &Key) -> usize {
     let Some(e) = reg.get_mut(key) else {
         return 0;
     };
-    e.versions.retain(|(_, w)| w.strong_count() > 0);
+    e.prune();
     e.versions.len()
 }
 
@@ -129,7 +136,7 @@ pub fn versions_alive(key: &Key) -> usize {
 pub fn sweep() {
     let mut reg = registry();
     reg.retain(|_, e| {
-        e.versions.retain(|(_, w)| w.strong_count() > 0);
+        e.prune();
         !e.versions.is_empty() || Arc::strong_count(&e.loading) > 1 || e.shared
     });
 }
