@@ -120,6 +120,17 @@ impl Column {
         }
         self.cells[s] = c;
     }
+    /// Number of slots held (slots past it are NULL).
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.cells.len() == 0
+    }
+    /// The cells in slot order, a slice per chunk (for scans over every slot).
+    pub fn slices(&self) -> impl Iterator<Item = &[Cell]> + '_ {
+        self.cells.slices()
+    }
     fn memory(&self) -> super::chunks::Split {
         self.cells.memory()
     }

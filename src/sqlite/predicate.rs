@@ -169,6 +169,58 @@ pub struct Term {
     pub op: Op,
     pub coll: Coll,
     pub values: Vec<Cell>,
+    /// The term on an INTEGER cell, when every value is an INTEGER: plain i64
+    /// comparisons (the common case of ids, days, categories).
+    ints: Option<IntTest>,
+}
+
+/// A term whose values are all INTEGERs, tested on an INTEGER cell.
+#[derive(Clone, Debug)]
+enum IntTest {
+    Eq(i64),
+    Ne(i64),
+    Lt(i64),
+    Le(i64),
+    Gt(i64),
+    Ge(i64),
+    In(Vec<i64>),
+}
+
+impl IntTest {
+    fn new(op: Op, values: &[Cell]) -> Option<IntTest> {
+        let ints: Option<Vec<i64>> = values
+            .iter()
+            .map(|v| match v {
+                Cell::Int(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let ints = ints?;
+        let one = ints.first().copied();
+        Some(match op {
+            Op::Eq | Op::Is => IntTest::Eq(one?),
+            Op::Ne | Op::IsNot => IntTest::Ne(one?),
+            Op::Lt => IntTest::Lt(one?),
+            Op::Le => IntTest::Le(one?),
+            Op::Gt => IntTest::Gt(one?),
+            Op::Ge => IntTest::Ge(one?),
+            Op::In if !ints.is_empty() => IntTest::In(ints),
+            _ => return None,
+        })
+    }
+
+    #[inline]
+    fn test(&self, x: i64) -> bool {
+        match self {
+            IntTest::Eq(v) => x == *v,
+            IntTest::Ne(v) => x != *v,
+            IntTest::Lt(v) => x < *v,
+            IntTest::Le(v) => x <= *v,
+            IntTest::Gt(v) => x > *v,
+            IntTest::Ge(v) => x >= *v,
+            IntTest::In(vs) => vs.contains(&x),
+        }
+    }
 }
 
 impl Term {
@@ -179,12 +231,23 @@ impl Term {
             column: filter.column,
             op: filter.op,
             coll: Coll::of(filter.collation.as_deref().or(declared))?,
+            ints: IntTest::new(filter.op, &values),
             values,
         })
     }
 
     /// Does `cell` (the row's value of this term's column) satisfy the term.
+    #[inline]
     pub fn eval(&self, cell: &Cell) -> Tri {
+        if let (Some(f), Cell::Int(x)) = (&self.ints, cell) {
+            return tri(f.test(*x));
+        }
+        self.eval_any(cell)
+    }
+
+    /// [`eval`](Self::eval) for any cell and values.
+    #[inline(never)]
+    fn eval_any(&self, cell: &Cell) -> Tri {
         let first = self.values.first();
         match self.op {
             Op::IsNull => tri(matches!(cell, Cell::Null)),
@@ -245,6 +308,7 @@ impl Term {
     }
 }
 
+#[inline]
 fn tri(b: bool) -> Tri {
     if b {
         Tri::Yes
@@ -290,6 +354,7 @@ fn class(c: &Cell) -> u8 {
 }
 
 /// SQLite's order of two values under `coll` (None: a held prefix cannot tell).
+#[inline]
 pub fn compare(a: &Cell, b: &Cell, coll: Coll) -> Option<Ordering> {
     match (a, b) {
         (Cell::Int(x), Cell::Int(y)) => Some(x.cmp(y)),
@@ -303,6 +368,7 @@ pub fn compare(a: &Cell, b: &Cell, coll: Coll) -> Option<Ordering> {
 }
 
 /// An INTEGER against a REAL, exactly (as SQLite does with a long double).
+#[inline]
 fn int_real(i: i64, r: f64) -> Ordering {
     if r.is_nan() {
         return Ordering::Less;
