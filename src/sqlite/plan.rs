@@ -4,7 +4,7 @@
 //! parsed back in xFilter. Grammar (tokens separated by one space):
 //!
 //! ```text
-//! plan   := kind { arg } [ "novec" ]
+//! plan   := kind { arg } [ "per-query" ] [ "novec" ]
 //! kind   := "knn" | "scan"
 //! arg    := "q" | "k" | "ef" | "limit" | "offset" | filter      -- one per xFilter argv, in order
 //! filter := op "(" column ")" [ ":" collation ]
@@ -13,12 +13,16 @@
 //! ```
 //! For example `knn q k eq(category) ge(year)`: a KNN query whose `category = ?` and
 //! `year >= ?` terms are applied inside the search. `novec` means the query does not
-//! read the vector column.
+//! read the vector column. `per-query` (KNN plans with filters) means the search
+//! path is chosen at run time, per query, from the bound values (see planner.rs).
 
 use super::config::TableConfig;
 use super::ffi::sys as ffi;
 use super::ffi::IndexInfo;
 use crate::error::{Error, Result};
+
+/// The idxStr token of a KNN plan whose path is chosen per query.
+const PER_QUERY: &str = "per-query";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -127,6 +131,11 @@ impl Plan {
                 }
             });
         }
+        if self.knn && self.args.iter().any(|a| matches!(a, Arg::Filter(_))) {
+            // EXPLAIN says so: the path (exact over the matching rows, a filtered
+            // walk, two hops) is chosen by xFilter from the bound values.
+            t.push(PER_QUERY.into());
+        }
         if !self.reads_vector {
             t.push("novec".into());
         }
@@ -157,6 +166,7 @@ impl Plan {
                     plan.reads_vector = false;
                     continue;
                 }
+                PER_QUERY => continue,
                 _ => {
                     let open = tok.find('(').ok_or_else(bad)?;
                     let close = tok.rfind(')').ok_or_else(bad)?;
@@ -460,7 +470,7 @@ mod tests {
         let s = plan.encode(&cfg);
         assert_eq!(
             s,
-            "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) novec"
+            "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) per-query novec"
         );
         assert_eq!(Plan::decode(&s, &cfg).unwrap(), plan);
     }
