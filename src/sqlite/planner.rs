@@ -189,7 +189,7 @@ fn two_hop_below() -> f64 {
     })
 }
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
-const EXACT_FACTOR: f64 = 1.0;
+const EXACT_FACTOR: f64 = 0.5;
 
 /// The planner's exact-vs-graph constant; VECLITE_EXACT_FACTOR overrides it (for
 /// calibrating on other hardware; see BENCHMARKS.md).
@@ -726,7 +726,7 @@ impl<'a> Matcher<'a> {
 const SAMPLE: usize = 1024;
 /// Below this share of the rows, a term the rows table indexes (or a rowid term)
 /// gives the candidates through SQLite's index instead of a pass over the cells.
-const INDEX_BELOW: f64 = 0.03;
+const INDEX_BELOW: f64 = 0.01;
 
 /// Whether term `f` can be answered by the rows table's index on its column.
 fn index_friendly(t: &VecTable, f: &super::plan::Filter) -> bool {
