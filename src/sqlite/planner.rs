@@ -343,9 +343,11 @@ fn filter_key(filters: &[(&super::plan::Filter, Bound)]) -> Vec<u8> {
 /// * few matches: exact distances to just those rows (vectors from the index);
 /// * many: the graph walk that admits only matching nodes.
 ///
-/// The cost model compares the rows an exact scan touches (`count`) with the nodes a
-/// filtered walk visits (about `16·ef` for an unfiltered walk, divided by the
-/// selectivity `count/N`): exact when `count² <= 16·ef·N`. If the walk returns fewer
+/// The terms are evaluated on the index's metadata cells when they can be (see
+/// `in_index_knn`); otherwise (the SQL path) the matching set comes from SQL. The
+/// cost model compares the rows an exact scan touches (`count`) with the nodes a
+/// filtered walk visits (proportional to `ef` divided by the selectivity
+/// `count/N`): exact when `count² <= exact_factor()·ef·N`. If the walk returns fewer
 /// than min(k, count) rows (a part of the graph it cannot reach), the exact answer
 /// is used. Returns the hits and whether the graph answered.
 fn filtered_knn(
