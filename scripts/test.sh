@@ -32,6 +32,8 @@ echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
 echo "== apsw"
 "$py" tests/python/test_apsw.py
+echo "== docs/cookbook.md: its SQL in the sqlite3 shell, the hybrid-search figures (apsw)"
+"$py" tests/python/test_cookbook.py
 echo "== Go (database/sql through mattn/go-sqlite3)"
 # the fresh build, not a copy `make install` may have put on the loader's path
 (cd go && go vet ./... && test -z "$(gofmt -l .)" && VECLITE_EXTENSION="$PWD/../target/release/libveclite.so" go test -count=1 ./...)
