@@ -118,9 +118,7 @@ pub fn parse_json(text: &str) -> Result<Vec<f32>, VectorError> {
         return Err(p.err(match p.peek() {
             None => "expected '[' but the text is empty".to_string(),
             // JSON.stringify of a typed array gives an object ({"0":1,"1":2}).
-            Some(b'{') => format!(
-                "expected '[' but found '{{' (an object: for a Float32Array use Buffer.from(arr.buffer) or Array.from(arr))"
-            ),
+            Some(b'{') => "expected '[' but found '{' (an object: for a Float32Array use Buffer.from(arr.buffer) or Array.from(arr))".to_string(),
             Some(c) => format!("expected '[' but found {}", describe(c)),
         }));
     }
