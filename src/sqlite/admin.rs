@@ -169,7 +169,12 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
     )];
     for c in j["columns"].as_array().ok_or_else(bad)? {
         let mut a = format!(
-            "{} {}",
+            "{}{} {}",
+            if c["aux"].as_bool() == Some(true) {
+                "+"
+            } else {
+                ""
+            },
             quote_ident(c["name"].as_str().ok_or_else(bad)?),
             c["type"].as_str().ok_or_else(bad)?
         );

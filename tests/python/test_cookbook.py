@@ -182,6 +182,8 @@ def main():
     try:
         os.makedirs(os.path.join(work, "target"))
         os.symlink(os.path.join(ROOT, "target", "release"), os.path.join(work, "target", "release"))
+        import sqlite_vec  # the sqlite-vec recipe loads PyPI's vec0 as ./vec0
+        os.symlink(sqlite_vec.loadable_path() + ".so", os.path.join(work, "vec0.so"))
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "prepare_demo.py"), "10000",
                         os.path.join(work, "target", "demo")], check=True, stdout=subprocess.DEVNULL)
         n = run_shell_blocks(work, doc, show)
