@@ -42,14 +42,15 @@ def blocks(doc):
 
 def run_shell_blocks(work, doc, show):
     for i, (sql, expected) in enumerate(blocks(doc)):
+        # unbuffered, stderr into stdout: errors print where they happen, as in sql/run.sh
         p = subprocess.run(
-            [SQLITE3, "-batch", "-cmd", ".load ./target/release/libveclite", "cookbook.db"],
-            input=sql, cwd=work, capture_output=True, text=True)
-        got = p.stdout + p.stderr
+            ["stdbuf", "-o0", "-e0", SQLITE3, "-batch", "-cmd", ".load ./target/release/libveclite", "cookbook.db"],
+            input=sql, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        got = p.stdout
         first = sql.strip().splitlines()[0]
         if show:
             print("--- block %d (%s)\n%s" % (i, first, got), end="")
-        if got != expected or p.returncode != 0:
+        if got != expected:
             fail("block %d (%s): exit %d, printed:\n%s--- expected:\n%s" % (i, first, p.returncode, got, expected))
     return len(blocks(doc))
 
