@@ -38,6 +38,13 @@ echo "== docs/cookbook.md: its SQL in the sqlite3 shell, the hybrid-search figur
 "$py" tests/python/test_cookbook.py
 echo "== migration from sqlite-vec: a vec0 table copied into veclite by INSERT ... SELECT, KNN compared"
 "$py" tests/python/test_sqlite_vec_migration.py
+echo "== veclite_rebuild stops within 100 ms of sqlite3_interrupt (apsw; Debian's python3: SQLite 3.40, no sqlite3_is_interrupted)"
+"$py" tests/python/test_rebuild_interrupt.py apsw
+if /usr/bin/python3 -c 'import sqlite3; sqlite3.connect(":memory:").enable_load_extension(True)' 2>/dev/null; then
+  /usr/bin/python3 tests/python/test_rebuild_interrupt.py stdlib
+else
+  echo "skipped the 3.40 run: /usr/bin/python3 has no sqlite3 with extension loading (Debian's has)"
+fi
 echo "== Go (database/sql through mattn/go-sqlite3)"
 # the fresh build, not a copy `make install` may have put on the loader's path
 (cd go && go vet ./... && test -z "$(gofmt -l .)" && VECLITE_EXTENSION="$PWD/../target/release/libveclite.so" go test -count=1 ./...)
