@@ -96,7 +96,26 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     info.insert("index_loaded".into(), stats.loaded.into());
     // Worked out now: shared is what other connections' versions hold too (all of
     // it when another connection uses the same version), private this one's alone.
-    let (total, shared) = match stats.version.as_ref().and_then(|w| w.upgrade()) {
+    let version = stats.version.as_ref().and_then(|w| w.upgrade());
+    let (meta_bytes, meta_loaded) = match &version {
+        Some(v) if stats.loaded => {
+            let (a, b) = v.attr_memory();
+            let names: Vec<String> = v
+                .loaded_attrs()
+                .into_iter()
+                .filter_map(|i| {
+                    cfg.get("columns")?
+                        .get(i)?
+                        .get("name")?
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .collect();
+            (a + b, names)
+        }
+        _ => (0, Vec::new()),
+    };
+    let (total, shared) = match version {
         Some(v) if stats.loaded => {
             let total = v.memory_bytes();
             // Our own upgrade is one of the holders.
@@ -129,6 +148,21 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches, "stream": stats.stream_searches}),
     );
     info.insert("stream_skips".into(), stats.stream_skips.into());
+    // Filtered KNN: where the terms were evaluated and what the planner chose.
+    info.insert(
+        "filters".into(),
+        serde_json::json!({
+            "in_index": stats.filters_in_index,
+            "sql": stats.filters_sql,
+            "row_reads": stats.filter_row_reads,
+            "plan_exact": stats.plan_exact,
+            "plan_walk": stats.plan_walk,
+            "plan_two_hop": stats.plan_two_hop,
+        }),
+    );
+    info.insert("metadata_bytes".into(), meta_bytes.into());
+    info.insert("metadata_columns_loaded".into(), meta_loaded.into());
+    info.insert("column_loads".into(), stats.column_loads.into());
     info.insert("index_loads".into(), stats.loads.into());
     info.insert("index_catch_ups".into(), stats.catch_ups.into());
     info.insert(

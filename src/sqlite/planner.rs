@@ -9,11 +9,18 @@
 //! pushed-down term selects exactly the rows the same WHERE selects on `<t>_rows`
 //! (same declared types, affinity, NULL rules and collations), whatever the path.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use super::config::quote_ident;
 use super::ffi::{OwnedValue, Value, ValueType};
 use super::filterset::FilterSet;
+use super::predicate::{
+    cast_for, eval_all, stored_cell, whole_cell, Affinity, Cast, Coll, Term, Tri,
+};
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
+use crate::hnsw::{Cell as CellValue, Column, Hnsw};
 use crate::topk::Hit;
 
 pub const MAX_K: i64 = 10_000;
@@ -198,7 +205,10 @@ pub fn stream(
     let (set, two_hop) = if filters.is_empty() {
         (None, false)
     } else {
-        let set = filter_set(t, filters)?;
+        let set = match in_index_set(t, filters)? {
+            Some(set) => set,
+            None => filter_set(t, filters)?,
+        };
         let two_hop = two_hop(set.slots.len(), n);
         (Some(set), two_hop)
     };
@@ -334,6 +344,10 @@ fn filtered_knn(
     ef: usize,
     small_table: bool,
 ) -> Result<(Vec<Hit>, bool)> {
+    if let Some(r) = in_index_knn(t, filters, q, k, ef, small_table)? {
+        return Ok(r);
+    }
+    t.life_stats(|s| s.filters_sql += 1);
     let set = filter_set(t, filters)?;
     let st = t.loaded_index()?;
     let count = set.slots.len();
@@ -353,4 +367,305 @@ fn filtered_knn(
     }
     let pq = st.hnsw.prepare_query(q);
     Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, k)), false))
+}
+
+/// The terms compiled for evaluation on the index's metadata cells, with the
+/// columns they read loaded into the current version; None when a term must go
+/// through SQL (a collation that is not built in, a database not in UTF-8, an
+/// index without room for the columns).
+fn compile_terms(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+) -> Result<Option<Vec<Term>>> {
+    if t.utf8.is_none() {
+        let mut st = t.take_stmt("PRAGMA encoding")?;
+        let r = st
+            .step()
+            .map(|row| row && st.column_bytes(0).eq_ignore_ascii_case(b"UTF-8"));
+        t.put_stmt("PRAGMA encoding".into(), st);
+        t.utf8 = Some(r?);
+    }
+    if t.utf8 != Some(true) {
+        return Ok(None);
+    }
+    let mut terms = Vec::with_capacity(filters.len());
+    for (f, b) in filters {
+        let declared = f.column.and_then(|i| t.cfg.meta[i].collate.clone());
+        if Coll::of(f.collation.as_deref().or(declared.as_deref())).is_none() {
+            return Ok(None);
+        }
+        let aff = Affinity::of(f.column.map(|i| t.cfg.meta[i].ty));
+        let raw: &[OwnedValue] = match b {
+            Bound::One(v) => std::slice::from_ref(v),
+            Bound::List(l) => l,
+            Bound::Nothing => &[],
+        };
+        let mut values = Vec::with_capacity(raw.len());
+        for v in raw {
+            values.push(match cast_for(v, aff) {
+                None => whole_cell(v),
+                Some(c) => whole_cell(&sqlite_cast(t, v, c)?),
+            });
+        }
+        let Some(term) = Term::new(f, declared.as_deref(), values) else {
+            return Ok(None);
+        };
+        terms.push(term);
+    }
+    for term in &terms {
+        if let Some(i) = term.column {
+            if !load_column(t, i)? {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(terms))
+}
+
+/// SQLite's own conversion of a bound value (`CAST(?1 AS TEXT | NUMERIC)`).
+fn sqlite_cast(t: &mut VecTable, v: &OwnedValue, c: Cast) -> Result<OwnedValue> {
+    let sql = match c {
+        Cast::Text => "SELECT CAST(?1 AS TEXT)",
+        Cast::Numeric => "SELECT CAST(?1 AS NUMERIC)",
+    };
+    let mut st = t.take_stmt(sql)?;
+    let r = (|| {
+        v.bind(&mut st, 1)?;
+        st.step()?;
+        Ok(OwnedValue::from_value(st.column_value(0)))
+    })();
+    t.put_stmt(sql.into(), st);
+    r
+}
+
+/// Loads metadata column `i` into the current version, if it is not there:
+/// every row's stored value (long texts and blobs as their prefix), read through
+/// the column's index on the rows table when it has one (a covering scan).
+/// Returns false if the version has no room for it.
+fn load_column(t: &mut VecTable, i: usize) -> Result<bool> {
+    let h = Arc::clone(&t.loaded_index()?.hnsw);
+    if h.attr(i).is_some() {
+        return Ok(true);
+    }
+    let t0 = std::time::Instant::now();
+    let sql = format!(
+        "SELECT rowid, {} FROM {}",
+        quote_ident(&t.cfg.meta[i].name),
+        t.names.q("rows")
+    );
+    let mut st = t.db.prepare(&sql, false)?;
+    let mut col = Column::new();
+    let mut n = 0usize;
+    while st.step()? {
+        let rowid = st.column_i64(0);
+        let Some(slot) = h.slot_of(rowid) else {
+            return Err(no_node(&t.names.table, rowid));
+        };
+        col.set(
+            slot,
+            stored_cell(&OwnedValue::from_value(st.column_value(1))),
+        );
+        n += 1;
+        if n.is_multiple_of(4096) && t.db.is_interrupted() {
+            return Err(super::ffi::interrupted());
+        }
+    }
+    drop(st);
+    if !h.install_attr(i, col) {
+        return Ok(false);
+    }
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    t.life_stats(|s| {
+        s.column_loads += 1;
+        s.last_column_load_ms = ms;
+    });
+    Ok(true)
+}
+
+fn no_node(table: &str, rowid: i64) -> Error {
+    Error::corrupt(format!(
+        "veclite: table {table}: row {rowid} has no graph node; run SELECT veclite_rebuild('{table}')"
+    ))
+}
+
+/// Tests rows against compiled terms on a version's cells; a row whose long
+/// value's prefix leaves a term open is read back from the rows table.
+struct Matcher<'a> {
+    h: &'a Hnsw,
+    terms: &'a [Term],
+    cols: Vec<Option<&'a Column>>,
+    store: RefCell<&'a mut VecTable>,
+    err: RefCell<Option<Error>>,
+    reads: std::cell::Cell<u64>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(h: &'a Hnsw, terms: &'a [Term], t: &'a mut VecTable) -> Matcher<'a> {
+        let cols = (0..t.cfg.meta.len()).map(|i| h.attr(i)).collect();
+        Matcher {
+            h,
+            terms,
+            cols,
+            store: RefCell::new(t),
+            err: RefCell::new(None),
+            reads: std::cell::Cell::new(0),
+        }
+    }
+
+    fn test(&self, slot: u32) -> bool {
+        static NULL: CellValue = CellValue::Null;
+        let rowid = self.h.rowid_of_slot(slot);
+        let r = eval_all(self.terms, rowid, |i| {
+            self.cols[i].map_or(&NULL, |c| c.get(slot))
+        });
+        match r {
+            Tri::Yes => true,
+            Tri::No => false,
+            Tri::Maybe => self.settle(rowid),
+        }
+    }
+
+    /// Evaluates the row again with its stored values, whole.
+    fn settle(&self, rowid: i64) -> bool {
+        if self.err.borrow().is_some() {
+            return false;
+        }
+        self.reads.set(self.reads.get() + 1);
+        let got = {
+            let mut t = self.store.borrow_mut();
+            t.split().1.row_meta(rowid)
+        };
+        match got {
+            Ok(Some(vals)) => {
+                let cells: Vec<CellValue> = vals.iter().map(whole_cell).collect();
+                eval_all(self.terms, rowid, |i| &cells[i]) == Tri::Yes
+            }
+            Ok(None) => false,
+            Err(e) => {
+                *self.err.borrow_mut() = Some(e);
+                false
+            }
+        }
+    }
+
+    /// The share of searchable rows matching, from an even sample of the slots.
+    fn selectivity(&self) -> f64 {
+        let n = self.h.n_slots();
+        let step = (n / SAMPLE).max(1);
+        let (mut seen, mut hit) = (0usize, 0usize);
+        let mut s = step / 2;
+        while s < n {
+            if self.h.searchable(s as u32) {
+                seen += 1;
+                if self.test(s as u32) {
+                    hit += 1;
+                }
+            }
+            s += step;
+        }
+        if seen == 0 {
+            0.0
+        } else {
+            hit as f64 / seen as f64
+        }
+    }
+
+    fn finish(self, t_stats: impl FnOnce(&mut VecTable, u64)) -> Result<()> {
+        let reads = self.reads.get();
+        let t = self.store.into_inner();
+        t_stats(t, reads);
+        match self.err.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Slots sampled to estimate a filter's selectivity.
+const SAMPLE: usize = 512;
+
+/// KNN among the rows matching `filters`, evaluated on the index's metadata
+/// cells (None: the terms need the SQL path). The plan is chosen from the
+/// estimated matching count (an even sample of the slots): exact distances over
+/// the matching rows when few (count² <= exact_factor · ef · N, the rule of the
+/// SQL path), else the walk that admits only matching rows (two hops below
+/// TWO_HOP_BELOW), falling back to the exact pass if the walk finds fewer than k.
+fn in_index_knn(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    q: &[f32],
+    k: usize,
+    ef: usize,
+    small_table: bool,
+) -> Result<Option<(Vec<Hit>, bool)>> {
+    let Some(terms) = compile_terms(t, filters)? else {
+        return Ok(None);
+    };
+    let st = t.loaded_index()?;
+    let h = Arc::clone(&st.hnsw);
+    let mut scratch = std::mem::take(&mut st.scratch);
+    let n = h.len().max(1);
+    let m = Matcher::new(&h, &terms, t);
+    let est = m.selectivity() * n as f64;
+    let exact = small_table || est.powi(2) <= exact_factor() * ef as f64 * n as f64;
+    let mut plan = if exact { 0 } else { 1 };
+    let mut found = Vec::new();
+    let mut graph = false;
+    if !exact {
+        let admit = |slot: u32| m.test(slot);
+        let hop = two_hop(est as usize, n);
+        if hop {
+            plan = 2;
+        }
+        found = h.search_with(q, k, ef, &mut scratch, Some(&admit), hop);
+        graph = found.len() >= k;
+    }
+    if !graph {
+        let admit = |slot: u32| m.test(slot);
+        found = h.exact_search(q, k, Some(&admit));
+    }
+    m.finish(|t, reads| {
+        t.life_stats(|s| {
+            s.filters_in_index += 1;
+            s.filter_row_reads += reads;
+            match plan {
+                0 => s.plan_exact += 1,
+                1 => s.plan_walk += 1,
+                _ => s.plan_two_hop += 1,
+            }
+        })
+    })?;
+    if let Some(st) = t.life.state.as_mut() {
+        st.scratch = scratch;
+    }
+    Ok(Some((to_hits(found), graph)))
+}
+
+/// The matching slots of `filters` for a stream, from the index's metadata cells
+/// (None: the terms need the SQL path).
+fn in_index_set(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+) -> Result<Option<std::rc::Rc<FilterSet>>> {
+    let Some(terms) = compile_terms(t, filters)? else {
+        return Ok(None);
+    };
+    let h = Arc::clone(&t.loaded_index()?.hnsw);
+    let n = h.n_slots();
+    let m = Matcher::new(&h, &terms, t);
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    let mut slots = Vec::new();
+    for s in 0..n as u32 {
+        if h.searchable(s) && m.test(s) {
+            bits[s as usize / 64] |= 1 << (s % 64);
+            slots.push(s);
+        }
+    }
+    m.finish(|t, reads| {
+        t.life_stats(|s| {
+            s.filters_in_index += 1;
+            s.filter_row_reads += reads;
+        })
+    })?;
+    Ok(Some(std::rc::Rc::new(FilterSet { bits, slots })))
 }
