@@ -203,7 +203,12 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
     )];
     for c in j["columns"].as_array().ok_or_else(bad)? {
         let mut a = format!(
-            "{} {}",
+            "{}{} {}",
+            if c["aux"].as_bool() == Some(true) {
+                "+"
+            } else {
+                ""
+            },
             quote_ident(c["name"].as_str().ok_or_else(bad)?),
             c["type"].as_str().ok_or_else(bad)?
         );
@@ -370,15 +375,20 @@ fn config_entry_problems(db: Db, names: &Names) -> Result<Vec<String>> {
 /// row count.
 pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
     let (schema, table) = resolve_table(db, name, "veclite_rebuild")?;
-    db.exec(&format!(
-        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
-        quote_ident(&schema),
-        quote_ident(&table)
-    ))?;
+    // Counted first: once the rebuild is written, an interrupt arriving late must
+    // not fail the function (the outer statement, a read, would keep the rebuild
+    // while reporting an error).
     let names = Names { schema, table };
     let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
     st.step()?;
-    Ok(st.column_i64(0))
+    let n = st.column_i64(0);
+    drop(st);
+    db.exec(&format!(
+        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
+        quote_ident(&names.schema),
+        quote_ident(&names.table)
+    ))?;
+    Ok(n)
 }
 
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,

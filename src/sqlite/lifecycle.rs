@@ -272,6 +272,9 @@ impl Lifecycle {
             store.names.q("rows")
         );
         let mut st = store.db.prepare(&sql, false)?;
+        // sqlite3_interrupt stops the rebuild within milliseconds, the parallel
+        // build included; nothing has been written then (the statement fails).
+        let mut poll = super::ffi::InterruptPoll::new(store.db);
         let mut rows: Vec<(i64, Vec<f32>)> = Vec::new();
         while st.step()? {
             let rowid = st.column_i64(0);
@@ -293,11 +296,16 @@ impl Lifecycle {
                 )));
             }
             rows.push((rowid, v));
-            if rows.len().is_multiple_of(4096) && store.db.is_interrupted() {
+            if rows.len().is_multiple_of(1024) && poll.interrupted() {
                 return Err(super::ffi::interrupted());
             }
         }
-        let mut h = crate::hnsw::builder::build_parallel(params(store.cfg, seed), &rows);
+        drop(st);
+        let mut h =
+            crate::hnsw::builder::build_parallel_until(params(store.cfg, seed), &rows, &mut || {
+                poll.interrupted()
+            })
+            .ok_or_else(super::ffi::interrupted)?;
         h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
         let n = h.len();

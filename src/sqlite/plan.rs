@@ -324,6 +324,9 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         let column = if c.column == -1 {
             None
         } else if let Some(m) = lay.meta(c.column) {
+            if cfg.meta[m].aux {
+                continue; // auxiliary columns are not filterable: SQLite applies the term
+            }
             Some(m)
         } else {
             continue;

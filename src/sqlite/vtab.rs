@@ -233,9 +233,12 @@ impl VecTable {
                     "{col} cannot be NULL: every row needs a vector"
                 )))
             }
-            _ => super::args::arg_vector(&col, v)?.expect("not NULL"),
+            _ => super::args::arg_vector(&col, v)
+                .map_err(|e| self.float64_hint(v, e))?
+                .expect("not NULL"),
         };
-        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{col}: {e}")))?;
+        vector::check_dims(&r, self.cfg.dims)
+            .map_err(|e| self.float64_hint(v, Error::usage(format!("{col}: {e}"))))?;
         if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
@@ -244,14 +247,30 @@ impl VecTable {
         Ok(r)
     }
 
+    /// A BLOB of exactly 8 bytes per dimension is most likely a float64 array (numpy's
+    /// default dtype, a JavaScript Float64Array): say so after the error it got.
+    fn float64_hint(&self, v: Value<'_>, e: Error) -> Error {
+        match e {
+            Error::Usage(msg)
+                if v.value_type() == ValueType::Blob && v.blob().len() == 8 * self.cfg.dims =>
+            {
+                Error::usage(format!("{msg} (a float64 array? send float32)"))
+            }
+            e => e,
+        }
+    }
+
     /// Parses and validates a KNN query vector.
     pub fn query_vector(&self, v: Value<'_>) -> Result<Vec<f32>> {
         let what = format!("veclite: KNN query on {}", self.names.table);
         if v.is_null() {
             return Err(Error::usage(format!("{what}: the query vector is NULL")));
         }
-        let r = super::args::arg_vector(&what, v)?.expect("not NULL");
-        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{what}: {e}")))?;
+        let r = super::args::arg_vector(&what, v)
+            .map_err(|e| self.float64_hint(v, e))?
+            .expect("not NULL");
+        vector::check_dims(&r, self.cfg.dims)
+            .map_err(|e| self.float64_hint(v, Error::usage(format!("{what}: {e}"))))?;
         if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{what}: a zero query vector has no direction under distance = cosine"

@@ -189,8 +189,6 @@ impl Db {
         }
     }
 
-    /// Whether the statement running on this connection was interrupted
-    /// (`sqlite3_is_interrupted`, 3.41+; always false on older hosts).
     /// Where `schema`'s database lives: (VFS name, file name) for a database kept in
     /// a named file, None for the temp schema, in-memory databases (`:memory:`,
     /// `mode=memory`, memdb) and shared-cache connections (`cache=shared`), whose
@@ -246,11 +244,45 @@ impl Db {
         Some((name, path))
     }
 
+    /// Whether the statement running on this connection was interrupted
+    /// (`sqlite3_is_interrupted`, 3.41+; always false on older hosts: see
+    /// [`InterruptPoll`]).
     pub fn is_interrupted(self) -> bool {
         match self.api.is_interrupted() {
             // SAFETY: valid db; the slot exists (the host is 3.41+).
             Some(f) => unsafe { f(self.raw) != 0 },
             None => false,
+        }
+    }
+}
+
+/// Tells whether `sqlite3_interrupt` was called on a connection while one of our
+/// callbacks runs: `sqlite3_is_interrupted` where the host has it (3.41+); on older
+/// hosts by stepping a prepared `SELECT 1`, which fails with SQLITE_INTERRUPT while
+/// the flag is set (SQLite keeps it set while the interrupted statement is active).
+/// A poll costs about a microsecond.
+pub struct InterruptPoll {
+    db: Db,
+    probe: Option<Stmt>,
+}
+
+impl InterruptPoll {
+    pub fn new(db: Db) -> Self {
+        let probe = match db.api.is_interrupted() {
+            Some(_) => None,
+            None => db.prepare("SELECT 1", false).ok(),
+        };
+        InterruptPoll { db, probe }
+    }
+
+    pub fn interrupted(&mut self) -> bool {
+        match &mut self.probe {
+            None => self.db.is_interrupted(),
+            Some(st) => {
+                let r = st.step();
+                st.reset();
+                matches!(r, Err(Error::Sqlite { code, .. }) if code & 0xff == sys::SQLITE_INTERRUPT)
+            }
         }
     }
 }
