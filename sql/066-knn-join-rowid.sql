@@ -1,7 +1,8 @@
--- A join condition on the rowid (`docs.id = d.rowid`) is applied by SQLite to the k
--- rows of the search, whatever order SQLite picks; a join condition on a metadata
--- column from an outer table (`d.pos = a.pos`) is a filter inside the search, per
--- outer row. A literal `rowid = 7` stays a filter inside the search.
+-- Joins around a KNN (README, "Applied by SQLite"; docs/cookbook.md, "Batch
+-- queries"): a describing table joined after the vector table gets the k rows;
+-- in a batch query a metadata condition from the outer table is a filter inside the
+-- search, per outer row, and a describing table joined with CROSS JOIN after the
+-- vector table keeps that order. A literal `rowid = 7` is a filter inside the search.
 .load target/release/libveclite
 CREATE VIRTUAL TABLE d USING veclite(embedding float[2], pos text, exact_threshold = 0);
 CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT);
@@ -19,15 +20,15 @@ SELECT 'same as', count(*) FROM (SELECT rowid FROM d WHERE knn_match(embedding, 
 SELECT 'batch', a.id, d.rowid, d.pos, docs.body
   FROM asks a JOIN queries q ON q.id = a.query_id
   JOIN d ON knn_match(d.embedding, q.vec) AND d.k = a.n AND d.pos = a.pos
-  JOIN docs ON docs.id = d.rowid
+  CROSS JOIN docs ON docs.id = d.rowid
  ORDER BY a.id, d.distance, d.rowid;
 -- every batch row's pos matches its ask, and each ask gets its n rows
 SELECT 'batch counts', a.id, a.n, count(*), sum(d.pos = a.pos)
   FROM asks a JOIN queries q ON q.id = a.query_id
   JOIN d ON knn_match(d.embedding, q.vec) AND d.k = a.n AND d.pos = a.pos
-  JOIN docs ON docs.id = d.rowid
+  CROSS JOIN docs ON docs.id = d.rowid
  GROUP BY a.id ORDER BY a.id;
 SELECT 'literal rowid', rowid FROM d WHERE knn_match(embedding, '[1, 2]') AND k = 5 AND rowid = 7;
 EXPLAIN QUERY PLAN SELECT d.rowid FROM asks a JOIN queries q ON q.id = a.query_id
   JOIN d ON knn_match(d.embedding, q.vec) AND d.k = a.n AND d.pos = a.pos
-  JOIN docs ON docs.id = d.rowid;
+  CROSS JOIN docs ON docs.id = d.rowid;

@@ -355,13 +355,6 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             _ => n_range += 1,
         }
         if column.is_none() && op == Op::Eq {
-            if knn_c.is_some() && !info.rhs_known(i) {
-                // `t.rowid = other.x` from a join: taken, it would make SQLite run
-                // `other` first and the search once per row of it, each the k
-                // nearest of one row (and SQLite tries no plan with the other join
-                // terms but not this one). SQLite applies it to the k rows instead.
-                continue;
-            }
             rowid_eq = true;
         }
         // SQLite hands `!=`, `<>` and `IS NOT` to a virtual table as a copy of the
@@ -424,17 +417,7 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         };
         info.set_order_by_consumed(consumed);
         // Without k the rows stream in distance order (as many as SQLite reads).
-        let mut cost = if has_k { 100.0 } else { 1000.0 };
-        // Each filter taken makes the plan a little cheaper, so that of two plans
-        // SQLite keeps the one that filters inside the search: a join condition on
-        // a metadata column (`t.pos = a.pos`, with `a` outer) becomes a filter of
-        // the search rather than a condition SQLite applies to the k results.
-        let n_filters = plan
-            .args
-            .iter()
-            .filter(|a| matches!(a, Arg::Filter(_)))
-            .count();
-        cost *= 0.9f64.powi(n_filters as i32);
+        let cost = if has_k { 100.0 } else { 1000.0 };
         info.set_cost(cost, 10);
         info.set_idx_num(1);
     } else {

@@ -803,18 +803,6 @@ impl<'a> IndexInfo<'a> {
             }
         }
     }
-    /// Whether SQLite knows the right-hand side of constraint i while planning (a
-    /// literal): false for a column of another table in a join (and for a bound
-    /// parameter). True on hosts before 3.38, which cannot tell.
-    pub fn rhs_known(&mut self, i: usize) -> bool {
-        let Some(rhs) = self.api.vtab_rhs_value() else {
-            return true;
-        };
-        let mut v: *mut sys::sqlite3_value = ptr::null_mut();
-        // SAFETY: inside xBestIndex, valid constraint index; `v` receives a value
-        // SQLite owns (not kept).
-        unsafe { rhs(self.raw, i as c_int, &mut v) == 0 }
-    }
     /// True if constraint i is an `IN (...)` that can be handed over as one list;
     /// asks SQLite to do so (sqlite3_vtab_in(.., 1)). False on hosts before 3.38.
     pub fn take_in_list(&mut self, i: usize) -> bool {
