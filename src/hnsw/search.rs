@@ -6,7 +6,9 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::nodes::Slot;
+use super::chunks::{Chunked, Elem};
+use super::nodes::{Query, Slot, Vectors};
+use super::quant::Scorer;
 use super::{Hnsw, FREE};
 use crate::distance::prefetch;
 
@@ -172,11 +174,39 @@ impl Hnsw {
     /// nearest candidate while it can still improve the `ef` best admitted nodes
     /// held; `rule` decides which nodes are admitted and how the others are
     /// treated (see [`Admission`]). Returns the admitted nodes found, nearest first.
-    /// `q` is prepared.
+    /// `q` is prepared (by this index).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn walk<A: Admission>(
         &self,
-        q: &[f32],
+        q: &Query,
+        eps: &[Cand],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+        rule: &A,
+    ) -> Vec<Cand> {
+        let metric = self.p.metric;
+        match (&self.nodes.vectors, q) {
+            (Vectors::F32(vs), Query::F32(q)) => {
+                let kernel = metric.kernel(self.kern);
+                self.walk_in(vs, |v| metric.score_of(kernel(q, v)), eps, ef, level, sc, rule)
+            }
+            (Vectors::I8(vs), Query::I8(q)) => {
+                let s = Scorer::new(q, metric, self.kern);
+                self.walk_in(vs, |v| s.score(v), eps, ef, level, sc, rule)
+            }
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
+    }
+
+    /// [`walk`](Self::walk) over one kind of stored vector, `score` giving the
+    /// distance from the query to a stored row.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn walk_in<A: Admission, T: Elem, F: Fn(&[T]) -> f32>(
+        &self,
+        vectors: &Chunked<T>,
+        score: F,
         eps: &[Cand],
         ef: usize,
         level: usize,
@@ -184,9 +214,6 @@ impl Hnsw {
         rule: &A,
     ) -> Vec<Cand> {
         sc.reset(self.nodes.len());
-        let metric = self.p.metric;
-        let kernel = metric.kernel(self.kern);
-        let vectors = &self.nodes.vectors;
         for &e in eps {
             if sc.visit(e.id) {
                 sc.cand.push(Reverse(e));
@@ -233,7 +260,7 @@ impl Hnsw {
                     v = vectors.get(after as usize);
                     prefetch(v);
                 }
-                let d = metric.score_of(kernel(q, cur));
+                let d = score(cur);
                 if d < bound {
                     sc.cand.push(Reverse(Cand { d, id: n }));
                     // (a crossing walk gathered admitted nodes only)
@@ -255,7 +282,7 @@ impl Hnsw {
     /// there; tombstones are traversed but not returned. `q` is prepared.
     pub(super) fn search_from_entry(
         &self,
-        q: &[f32],
+        q: &Query,
         ef: usize,
         level: usize,
         sc: &mut Scratch,
@@ -270,10 +297,10 @@ impl Hnsw {
     /// point down through every level above `level`, keeping the nearest node of
     /// each; returns the entry points for a search at `level`, or `None` when the
     /// index is empty. `q` is prepared.
-    pub(super) fn descend(&self, q: &[f32], level: usize, sc: &mut Scratch) -> Option<Vec<Cand>> {
+    pub(super) fn descend(&self, q: &Query, level: usize, sc: &mut Scratch) -> Option<Vec<Cand>> {
         let entry = self.entry?;
         let mut ep = vec![Cand {
-            d: self.dist(q, entry),
+            d: self.dist(q.as_ref(), entry),
             id: entry.0,
         }];
         for lc in ((level + 1)..=self.max_level as usize).rev() {
@@ -353,16 +380,36 @@ impl Hnsw {
     }
 
     /// Exact k nearest among `slots` (sorted ascending, so the vectors are read in
-    /// memory order), prefetching a few rows ahead. `q` is prepared.
-    pub fn exact_over(&self, q: &[f32], slots: &[u32], k: usize) -> Vec<(f32, i64)> {
-        const AHEAD: usize = 4;
+    /// memory order), prefetching a few rows ahead. `q` is prepared. Under int8
+    /// the distances are those of the codes (exact for the decoded vectors).
+    pub fn exact_over(&self, q: &Query, slots: &[u32], k: usize) -> Vec<(f32, i64)> {
         let metric = self.p.metric;
-        let kernel = metric.kernel(self.kern);
-        let vectors = &self.nodes.vectors;
+        match (&self.nodes.vectors, q) {
+            (Vectors::F32(vs), Query::F32(q)) => {
+                let kernel = metric.kernel(self.kern);
+                self.exact_in(vs, |v| metric.score_of(kernel(q, v)), slots, k)
+            }
+            (Vectors::I8(vs), Query::I8(q)) => {
+                let s = Scorer::new(q, metric, self.kern);
+                self.exact_in(vs, |v| s.score(v), slots, k)
+            }
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
+    }
+
+    #[inline(always)]
+    fn exact_in<T: Elem, F: Fn(&[T]) -> f32>(
+        &self,
+        vectors: &Chunked<T>,
+        score: F,
+        slots: &[u32],
+        k: usize,
+    ) -> Vec<(f32, i64)> {
+        const AHEAD: usize = 4;
         let mut top = crate::topk::TopK::new(k);
         // the vectors of slots i .. i + AHEAD, each looked up once (to prefetch it,
         // then to score it)
-        let mut ahead: [&[f32]; AHEAD] = [&[]; AHEAD];
+        let mut ahead: [&[T]; AHEAD] = [&[]; AHEAD];
         for (a, &s) in ahead.iter_mut().zip(slots) {
             *a = vectors.get(s as usize);
         }
@@ -373,7 +420,7 @@ impl Hnsw {
                 prefetch(v);
                 ahead[i % AHEAD] = v;
             }
-            let d = metric.score_of(kernel(q, cur));
+            let d = score(cur);
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
@@ -389,8 +436,8 @@ impl Hnsw {
 
     /// Internal distance between a raw query and a stored row (for exact paths that
     /// read vectors from the index).
-    pub fn distance_to(&self, prepared_q: &[f32], slot: u32) -> f32 {
-        self.dist(prepared_q, Slot(slot))
+    pub fn distance_to(&self, prepared_q: &Query, slot: u32) -> f32 {
+        self.dist(prepared_q.as_ref(), Slot(slot))
     }
 
     /// Iterates live rows: (slot, rowid).

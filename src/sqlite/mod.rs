@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod plan;
 pub mod planner;
 pub mod registry;
+pub mod rerank;
 pub mod shadow;
 pub mod stats;
 pub mod store;
