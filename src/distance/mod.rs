@@ -373,11 +373,26 @@ mod tests {
                 .iter()
                 .map(|x| (x * 127.0).round() as i8)
                 .collect();
-            assert_eq!((k.dot_i8)(&a, &b), scalar::dot_i8(&a, &b), "{} i8 {len}", k.name);
+            assert_eq!(
+                (k.dot_i8)(&a, &b),
+                scalar::dot_i8(&a, &b),
+                "{} i8 {len}",
+                k.name
+            );
             let hi = vec![127i8; len];
             let lo = vec![-127i8; len];
-            assert_eq!((k.dot_i8)(&hi, &lo), scalar::dot_i8(&hi, &lo), "{} i8 max {len}", k.name);
-            assert_eq!((k.dot_i8)(&lo, &lo), scalar::dot_i8(&lo, &lo), "{} i8 max {len}", k.name);
+            assert_eq!(
+                (k.dot_i8)(&hi, &lo),
+                scalar::dot_i8(&hi, &lo),
+                "{} i8 max {len}",
+                k.name
+            );
+            assert_eq!(
+                (k.dot_i8)(&lo, &lo),
+                scalar::dot_i8(&lo, &lo),
+                "{} i8 max {len}",
+                k.name
+            );
         }
         // Small integers: every order of summation is exact, so results are equal.
         let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();

@@ -57,8 +57,8 @@ use crate::distance::{self, Kernels, Metric};
 pub use graph::InsertPlan;
 pub use journal::Tag;
 pub use nodes::{QRef, Query};
-pub use quant::Quantize;
 pub use problem::GraphProblem;
+pub use quant::Quantize;
 pub use search::{Cand, Scratch};
 
 use chunks::{Chunked, RowMap};

@@ -189,7 +189,15 @@ impl Hnsw {
         match (&self.nodes.vectors, q) {
             (Vectors::F32(vs), Query::F32(q)) => {
                 let kernel = metric.kernel(self.kern);
-                self.walk_in(vs, |v| metric.score_of(kernel(q, v)), eps, ef, level, sc, rule)
+                self.walk_in(
+                    vs,
+                    |v| metric.score_of(kernel(q, v)),
+                    eps,
+                    ef,
+                    level,
+                    sc,
+                    rule,
+                )
             }
             (Vectors::I8(vs), Query::I8(q)) => {
                 let s = Scorer::new(q, metric, self.kern);

@@ -73,7 +73,9 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     // tables written before the option have no key: they are not quantized
     params.insert(
         "quantize".into(),
-        cfg.get("quantize").cloned().unwrap_or_else(|| "none".into()),
+        cfg.get("quantize")
+            .cloned()
+            .unwrap_or_else(|| "none".into()),
     );
     info.insert("params".into(), params.into());
     let stats = super::stats::get(db, &names.schema, &names.table);

@@ -3,8 +3,8 @@
 //! Pure parsing: no SQLite calls. Every error names the argument that is wrong.
 
 use crate::distance::Metric;
-use crate::hnsw::Quantize;
 use crate::error::{Error, Result};
+use crate::hnsw::Quantize;
 
 pub const MAX_DIMS: usize = 8192;
 /// Tables smaller than this are searched exactly (measured: see BENCHMARKS.md).
