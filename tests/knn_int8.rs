@@ -1,6 +1,7 @@
 //! `quantize = int8` against brute force over the f32 vectors (wordnet-minilm, first
 //! 10k rows): recall of the graph walk, exact distances (equal to
-//! `cosine_distance` of the stored row and to what an f32 table returns), results
+//! `cosine_distance` of the stored row and to what an f32 table returns, within
+//! 1e-6), results
 //! ordered by them, on every path: graph walk, the exact pass of a small table,
 //! selective filters (exact over the codes, re-ranked), and streaming KNN.
 
@@ -93,7 +94,7 @@ fn int8_matches_brute_force_on_every_path() {
         hits_f32 += f.iter().filter(|r| want.contains(&r.0)).count();
         for (id, d, _) in &got {
             if let Some(x) = f.iter().find(|x| x.0 == *id) {
-                assert_eq!(*d, x.1, "row {id}: int8 and f32 tables disagree");
+                assert!((d - x.1).abs() <= 1e-6, "row {id}: int8 {d}, f32 {}", x.1);
             }
         }
         // a selective filter (one lexname: the exact pass over the codes, re-ranked)

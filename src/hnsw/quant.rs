@@ -54,22 +54,34 @@ pub(super) fn encode(v: &[f32], out: &mut [i8]) {
     let d = v.len();
     debug_assert_eq!(out.len(), d + TRAILER);
     let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    // f64, so a subnormal maximum still scales to 127
-    let (scale, inv) = if max > 0.0 {
-        (f64::from(max) / 127.0, 127.0 / f64::from(max))
+    let (codes, trailer) = out.split_at_mut(d);
+    let (scale, n2) = if max >= 1e-30 {
+        // f32 throughout (vectorised): |x * inv| <= 127, rounded half away from 0
+        let inv = 127.0 / max;
+        let mut n2: i64 = 0;
+        for (o, &x) in codes.iter_mut().zip(v) {
+            let y = x * inv;
+            let c = ((y + 0.5f32.copysign(y)) as i32).clamp(-127, 127);
+            n2 += i64::from(c * c);
+            *o = c as i8;
+        }
+        (f64::from(max) / 127.0, n2)
+    } else if max > 0.0 {
+        // tiny values: f64, so a subnormal maximum still scales to 127
+        let inv = 127.0 / f64::from(max);
+        let mut n2: i64 = 0;
+        for (o, &x) in codes.iter_mut().zip(v) {
+            let c = (f64::from(x) * inv).round().clamp(-127.0, 127.0) as i8;
+            n2 += i64::from(c) * i64::from(c);
+            *o = c;
+        }
+        (f64::from(max) / 127.0, n2)
     } else {
-        (0.0, 0.0)
+        codes.fill(0);
+        (0.0, 0)
     };
-    let mut n2: i64 = 0;
-    for (o, &x) in out[..d].iter_mut().zip(v) {
-        let c = (f64::from(x) * inv).round().clamp(-127.0, 127.0) as i8;
-        n2 += i64::from(c) * i64::from(c);
-        *o = c;
-    }
-    let scale32 = scale as f32;
-    let norm = (scale * scale * n2 as f64) as f32;
-    put_f32(&mut out[d..d + 4], scale32);
-    put_f32(&mut out[d + 4..d + 8], norm);
+    put_f32(&mut trailer[..4], scale as f32);
+    put_f32(&mut trailer[4..8], (scale * scale * n2 as f64) as f32);
 }
 
 /// The decoded vector of a stored row (codes + trailer).

@@ -6,9 +6,9 @@
 //! it. No f32 copy is kept in memory: that is the memory saving, paid for with one
 //! B-tree lookup per candidate (BENCHMARKS.md).
 //!
-//! The exact distance is computed the way the f32 index computes it (the row
-//! normalised under cosine, the same kernels), so an int8 table returns the same
-//! distances as a `quantize = none` table would for the same rows.
+//! The exact distance is computed with the same kernels as the f32 index (under
+//! cosine the row's norm is divided out instead of normalising a copy, so the
+//! last bit may differ from a `quantize = none` table's).
 
 use super::store::Sql;
 use super::vtab::VecTable;
@@ -28,7 +28,7 @@ pub fn rerank_hits(t: &mut VecTable, q: &[f32], hits: Vec<Hit>, k: usize) -> Res
 
 /// Candidates re-ranked per result wanted (the pool is `FACTOR * k`, at most the
 /// walk's breadth). Measured on wordnet-minilm (BENCHMARKS.md).
-const FACTOR: usize = 4;
+const FACTOR: usize = 2;
 
 /// The oversampling factor; `VECLITE_RERANK_FACTOR` overrides it (calibration).
 pub fn factor() -> usize {
@@ -73,7 +73,10 @@ impl Exact {
         }
     }
 
-    /// The internal score (as the f32 index computes it) to a stored vector.
+    /// The internal score to a stored vector: what the f32 index computes (under
+    /// cosine 1 - the dot of the normalised query with the row over the row's
+    /// norm, both from the SIMD kernels while the squared norm is safely inside
+    /// the f32 range, else the row normalised in f64 as the index would).
     fn score(&mut self, bytes: &[u8]) -> f32 {
         self.buf.clear();
         self.buf.extend(
@@ -81,11 +84,16 @@ impl Exact {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         );
-        if self.metric.normalizes() {
+        let k = distance::kernels();
+        let m = self.metric;
+        if m.normalizes() {
+            let n2 = (k.norm_squared)(&self.buf);
+            if n2.is_finite() && n2 > 1e-30 && n2 < 1e30 {
+                return m.score_of((k.dot)(&self.q, &self.buf) / n2.sqrt());
+            }
             crate::vector::normalize(&mut self.buf);
         }
-        let m = self.metric;
-        m.score_of((m.kernel(distance::kernels()))(&self.q, &self.buf))
+        m.score_of((m.kernel(k))(&self.q, &self.buf))
     }
 
     /// Replaces each candidate's distance by its exact one, read from the rows
