@@ -462,37 +462,52 @@ mod int8 {
         hsum_epi32(_mm256_add_epi32(s0, s1)) + tail
     }
 
-    /// Loads `p[..n]` (n <= 64) into the low bytes; the others are 0.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
-    fn load64(p: &[i8]) -> __m512i {
-        let n = p.len().min(64);
-        let mask: __mmask64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-        // SAFETY: only bytes i < p.len() are enabled and those lie inside `p`;
+    fn load64(p: &[i8; 64]) -> __m512i {
+        // SAFETY: `p` refers to exactly 64 initialised bytes; `loadu` has no
+        // alignment requirement.
+        unsafe { _mm512_loadu_si512(p.as_ptr() as *const __m512i) }
+    }
+
+    /// Loads `t` (fewer than 64 bytes) into the low bytes; the others are 0.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn load_tail64(t: &[i8]) -> __m512i {
+        let n = t.len().min(63);
+        let mask: __mmask64 = (1u64 << n) - 1;
+        // SAFETY: only bytes i < t.len() are enabled and those lie inside `t`;
         // AVX-512 masked loads do not access (nor fault on) disabled lanes, and
         // have no alignment requirement.
-        unsafe { _mm512_maskz_loadu_epi8(mask, p.as_ptr()) }
+        unsafe { _mm512_maskz_loadu_epi8(mask, t.as_ptr()) }
+    }
+
+    /// `acc + a . b` over 64 codes as 16 i32 partial sums.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    fn step512(acc: __m512i, va: __m512i, vb: __m512i) -> __m512i {
+        let ua = _mm512_abs_epi8(va);
+        let sb = _mm512_mask_sub_epi8(vb, _mm512_movepi8_mask(va), _mm512_setzero_si512(), vb);
+        _mm512_dpbusd_epi32(acc, ua, sb)
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(super) fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
         debug_assert_eq!(a.len(), b.len());
         let n = a.len().min(b.len());
-        let (a, b) = (&a[..n], &b[..n]);
-        let zero = _mm512_setzero_si512();
-        let (mut s0, mut s1) = (zero, zero);
-        let mut i = 0;
-        while i < n {
-            let (va, vb) = (load64(&a[i..]), load64(&b[i..]));
-            let ua = _mm512_abs_epi8(va);
-            let neg = _mm512_movepi8_mask(va);
-            let sb = _mm512_mask_sub_epi8(vb, neg, zero, vb);
-            if (i / 64) % 2 == 0 {
-                s0 = _mm512_dpbusd_epi32(s0, ua, sb);
-            } else {
-                s1 = _mm512_dpbusd_epi32(s1, ua, sb);
-            }
-            i += 64;
+        let (ac, at) = a[..n].as_chunks::<64>();
+        let (bc, bt) = b[..n].as_chunks::<64>();
+        let (mut s0, mut s1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        let mut pairs = ac.chunks_exact(2).zip(bc.chunks_exact(2));
+        for (x, y) in pairs.by_ref() {
+            s0 = step512(s0, load64(&x[0]), load64(&y[0]));
+            s1 = step512(s1, load64(&x[1]), load64(&y[1]));
+        }
+        if ac.len() % 2 == 1 {
+            s0 = step512(s0, load64(&ac[ac.len() - 1]), load64(&bc[bc.len() - 1]));
+        }
+        if !at.is_empty() {
+            s1 = step512(s1, load_tail64(at), load_tail64(bt));
         }
         _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1))
     }
