@@ -59,7 +59,7 @@ pub use journal::Tag;
 pub use nodes::{QRef, Query};
 pub use problem::GraphProblem;
 pub use quant::Quantize;
-pub use search::{Cand, Scratch};
+pub use search::{Cand, Scratch, RERANK_Z};
 
 use chunks::{Chunked, RowMap};
 use journal::Frame;

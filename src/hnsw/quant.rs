@@ -103,6 +103,28 @@ fn get_f32(t: &[i8]) -> f32 {
     f32::from_le_bytes([t[0] as u8, t[1] as u8, t[2] as u8, t[3] as u8])
 }
 
+/// A bound on how far the code distance between an encoded query `q` and row
+/// `row` may be from the exact distance of the vectors they encode, up to an
+/// offset common to every row of one query (under l2 the query's own norm
+/// error): `z` standard deviations of the rounding noise (each code is off by at
+/// most half its scale, uniformly: variance `scale^2 / 12` per component), plus,
+/// under l2, the mean of the row's norm error (`dims * scale^2 / 12`).
+pub(super) fn error_bound(q: &[i8], row: &[i8], metric: Metric, z: f32) -> f32 {
+    let d = q.len() - TRAILER;
+    let (sq, nq) = (get_f32(&q[d..d + 4]), get_f32(&q[d + 4..d + 8]));
+    let (sx, nx) = (get_f32(&row[d..d + 4]), get_f32(&row[d + 4..d + 8]));
+    // the dot product's noise: q's rounding against x, x's against q
+    let dot = ((sq * sq * nx + sx * sx * nq) / 12.0).sqrt();
+    match metric {
+        Metric::L2 => {
+            // |x|^2 - 2 q.x: the row's norm noise and twice the dot's
+            let norm = 2.0 * sx * nx.sqrt() / 12f32.sqrt();
+            z * (norm + 2.0 * dot) + d as f32 * sx * sx / 12.0
+        }
+        Metric::Cosine | Metric::Dot => z * dot,
+    }
+}
+
 /// A prepared int8 query: the distance from it to stored rows.
 #[derive(Clone, Copy)]
 pub(super) struct Scorer<'a> {

@@ -10,6 +10,10 @@ use super::chunks::{Chunked, Elem};
 use super::nodes::{Query, Slot, Vectors};
 use super::quant::Scorer;
 use super::{Hnsw, FREE};
+
+/// Standard deviations of the int8 rounding noise that
+/// [`Hnsw::prune_candidates`] allows on each side.
+pub const RERANK_Z: f32 = 8.0;
 use crate::distance::prefetch;
 
 /// A search candidate: internal distance and slot. Compared by distance alone (the
@@ -440,6 +444,40 @@ impl Hnsw {
             .into_iter()
             .map(|h| (h.dist, h.rowid))
             .collect()
+    }
+
+    /// For a quantized index, keeps of `cands` (its results for the raw query
+    /// `q`: code distances and rowids, nearest first) those that may be among the
+    /// `k` nearest by exact distance: the first `k`, and each later one whose code
+    /// distance, less its error bound, does not exceed the largest code distance
+    /// plus error bound among the first `k` (error bounds of [`RERANK_Z`] standard
+    /// deviations of the codes' rounding noise). Every candidate of an f32 index
+    /// is kept. Callers re-rank what is left with exact distances.
+    pub fn prune_candidates(&self, q: &[f32], cands: &mut Vec<(f32, i64)>, k: usize) {
+        if cands.len() <= k || !self.quantized() {
+            return;
+        }
+        let Query::I8(pq) = self.prepare_query(q) else {
+            return;
+        };
+        let metric = self.p.metric;
+        let bound = |rowid: i64| -> f32 {
+            match (self.map.get(rowid), &self.nodes.vectors) {
+                (Some(s), Vectors::I8(vs)) => {
+                    super::quant::error_bound(&pq, vs.get(s.idx()), metric, RERANK_Z)
+                }
+                _ => f32::INFINITY,
+            }
+        };
+        let top = cands[..k]
+            .iter()
+            .map(|&(d, r)| d + bound(r))
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut seen = 0usize;
+        cands.retain(|&(d, r)| {
+            seen += 1;
+            seen <= k || d - bound(r) <= top
+        });
     }
 
     /// Internal distance between a raw query and a stored row (for exact paths that

@@ -19,6 +19,8 @@ use crate::topk::Hit;
 /// The `k` nearest of a quantized index's candidate pool, by exact distance.
 pub fn rerank_hits(t: &mut VecTable, q: &[f32], hits: Vec<Hit>, k: usize) -> Result<Vec<Hit>> {
     let mut c: Vec<(f32, i64)> = hits.into_iter().map(|h| (h.dist, h.rowid)).collect();
+    // the pool less the candidates whose code distance rules them out
+    t.loaded_index()?.hnsw.prune_candidates(q, &mut c, k);
     Exact::new(t.cfg.metric, q).rescore(t, &mut c)?;
     c.truncate(k);
     Ok(c.into_iter()
