@@ -11,6 +11,8 @@ if ! "$py" -m pip --version >/dev/null 2>&1; then
   python3 -m venv .venv || { echo "test.sh: python3 -m venv .venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 fi
 "$py" -c 'import apsw' 2>/dev/null || "$py" -m pip install --quiet apsw
+# sqlite-vec (PyPI) for the migration check and the cookbook's sqlite-vec recipe
+"$py" -c 'import sqlite_vec' 2>/dev/null || "$py" -m pip install --quiet sqlite-vec
 
 echo "== build"
 cargo build --release
@@ -32,6 +34,17 @@ echo "== SQL suite (sqlite3 $(sqlite3 --version | cut -d' ' -f1))"
 sql/run.sh
 echo "== apsw"
 "$py" tests/python/test_apsw.py
+echo "== docs/cookbook.md: its SQL in the sqlite3 shell, the hybrid-search figures (apsw)"
+"$py" tests/python/test_cookbook.py
+echo "== migration from sqlite-vec: a vec0 table copied into veclite by INSERT ... SELECT, KNN compared"
+"$py" tests/python/test_sqlite_vec_migration.py
+echo "== veclite_rebuild stops within 100 ms of sqlite3_interrupt (apsw; Debian's python3: SQLite 3.40, no sqlite3_is_interrupted)"
+"$py" tests/python/test_rebuild_interrupt.py apsw
+if /usr/bin/python3 -c 'import sqlite3; sqlite3.connect(":memory:").enable_load_extension(True)' 2>/dev/null; then
+  /usr/bin/python3 tests/python/test_rebuild_interrupt.py stdlib
+else
+  echo "skipped the 3.40 run: /usr/bin/python3 has no sqlite3 with extension loading (Debian's has)"
+fi
 echo "== Go (database/sql through mattn/go-sqlite3)"
 # the fresh build, not a copy `make install` may have put on the loader's path
 (cd go && go vet ./... && test -z "$(gofmt -l .)" && VECLITE_EXTENSION="$PWD/../target/release/libveclite.so" go test -count=1 ./...)

@@ -117,6 +117,8 @@ pub fn parse_json(text: &str) -> Result<Vec<f32>, VectorError> {
     if p.peek() != Some(b'[') {
         return Err(p.err(match p.peek() {
             None => "expected '[' but the text is empty".to_string(),
+            // JSON.stringify of a typed array gives an object ({"0":1,"1":2}).
+            Some(b'{') => "expected '[' but found '{' (an object: for a Float32Array use Buffer.from(arr.buffer) or Array.from(arr))".to_string(),
             Some(c) => format!("expected '[' but found {}", describe(c)),
         }));
     }
@@ -272,6 +274,19 @@ mod tests {
         let v = parse_json(" [0.1, -2, 3e-4 ,1E2]").unwrap();
         assert_eq!(v, vec![0.1f32, -2.0, 3e-4, 100.0]);
         assert_eq!(parse_json(&to_json(&v)).unwrap(), v);
+    }
+
+    #[test]
+    fn json_object_gets_a_hint() {
+        let e = parse_json(" {\"0\": 1}").unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid vector JSON at byte 1: expected '[' but found '{'"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("use Buffer.from(arr.buffer) or Array.from(arr))"),
+            "{e}"
+        );
     }
 
     #[test]

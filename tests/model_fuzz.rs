@@ -352,7 +352,7 @@ impl Op {
                     Box::new(Op::Knn {
                         q: rng.vec(),
                         k: 1 + rng.below(12) as usize,
-                        filter: rng.below(6) as u8,
+                        filter: rng.below(7) as u8,
                         a: rng.below(60) as i64,
                         b: rng.below(60) as i64,
                     }),
@@ -412,7 +412,7 @@ impl Op {
             82..=92 => Op::Knn {
                 q: rng.vec(),
                 k: 1 + rng.below(12) as usize,
-                filter: rng.below(6) as u8,
+                filter: rng.below(7) as u8,
                 a: rng.below(60) as i64,
                 b: rng.below(60) as i64,
             },
@@ -525,6 +525,12 @@ fn knn_against(
         4 => (
             "AND tag IS NULL".into(),
             Box::new(|r: &Row, _| r.tag.is_none()),
+        ),
+        6 => (
+            format!("AND tag = 'y' AND n < {}", a % 5 + 1),
+            Box::new(move |r: &Row, _| {
+                r.tag.as_deref() == Some("y") && r.n.is_some_and(|n| n < a % 5 + 1)
+            }),
         ),
         _ => (
             format!("AND rowid IN ({a}, {b}) AND tag != 'x'"),

@@ -13,32 +13,63 @@ use super::{Hnsw, Params, Scratch};
 const SEQUENTIAL_START: usize = 1024;
 const MAX_BATCH: usize = 4096;
 
+/// Rows per thread in one parallel step of a batch's neighbour searches; `stop` is
+/// asked between steps (a step is some milliseconds of work).
+const STEP_PER_THREAD: usize = 32;
+/// Rows between two `stop` calls where the work runs on the calling thread.
+const SEQUENTIAL_CHECK: usize = 32;
+
 pub fn build_parallel(p: Params, rows: &[(i64, Vec<f32>)]) -> Hnsw {
+    build_parallel_until(p, rows, &mut || false).expect("never stopped")
+}
+
+/// [`build_parallel`], asking `stop` every few milliseconds of work (always on the
+/// calling thread, between parallel steps, so no worker runs once it said yes):
+/// None when it did.
+pub fn build_parallel_until(
+    p: Params,
+    rows: &[(i64, Vec<f32>)],
+    stop: &mut dyn FnMut() -> bool,
+) -> Option<Hnsw> {
     let mut h = Hnsw::new(p);
     h.set_journaling(false);
     h.reserve(rows.len());
     let mut sc = Scratch::default();
     let first = rows.len().min(SEQUENTIAL_START);
-    for (r, v) in &rows[..first] {
+    for (k, (r, v)) in rows[..first].iter().enumerate() {
+        if k % SEQUENTIAL_CHECK == 0 && stop() {
+            return None;
+        }
         h.insert(*r, v, &mut sc);
     }
+    let step = rayon::current_num_threads().max(1) * STEP_PER_THREAD;
     let mut i = first;
     while i < rows.len() {
         let b = (h.len() / 8).clamp(64, MAX_BATCH).min(rows.len() - i);
         let batch = &rows[i..i + b];
-        let plans: Vec<_> = {
+        // Every plan of the batch is made against the graph as it stood before it,
+        // in steps, so `stop` is heard within one step.
+        let mut plans = Vec::with_capacity(b);
+        for chunk in batch.chunks(step) {
+            if stop() {
+                return None;
+            }
             let hr = &h;
-            batch
-                .par_iter()
-                .map_init(Scratch::default, |sc, (r, v)| hr.plan_insert(*r, v, sc))
-                .collect()
-        };
-        for plan in plans {
+            plans.par_extend(
+                chunk
+                    .par_iter()
+                    .map_init(Scratch::default, |sc, (r, v)| hr.plan_insert(*r, v, sc)),
+            );
+        }
+        for (k, plan) in plans.into_iter().enumerate() {
+            if k % (8 * SEQUENTIAL_CHECK) == 0 && stop() {
+                return None;
+            }
             h.apply_insert(plan);
         }
         i += b;
     }
     h.set_journaling(true);
     h.commit();
-    h
+    Some(h)
 }

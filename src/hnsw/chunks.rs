@@ -13,7 +13,26 @@ use std::collections::HashMap;
 use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
-use super::nodes::Slot;
+/// A slot number: a node's index in the arrays (and its key in storage). The
+/// public methods of [`Hnsw`](super::Hnsw) take and return plain `u32`; inside the
+/// module slots are typed, apart from the link lists (stored as `u32`) and the
+/// candidates of the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Slot(pub(super) u32);
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Slot {
+    /// The index into the per-slot arrays.
+    #[inline]
+    pub(super) fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// log2 of the slots per chunk.
 const SHIFT: u32 = 8;

@@ -158,6 +158,8 @@ impl Hnsw {
     /// opened before it changed anything, so rolling back to one of them restores
     /// the state at the start of the transaction.
     pub fn rollback_to(&mut self, level: i32) {
+        // Attribute columns are not journaled: the owner reloads them.
+        self.unload_attrs();
         let mut any = false;
         let mut found = false;
         while let Some(f) = self.journal.last() {
@@ -189,6 +191,7 @@ impl Hnsw {
 
     /// Undoes the whole transaction.
     pub fn rollback(&mut self) {
+        self.unload_attrs();
         let any = !self.journal.is_empty();
         while let Some(f) = self.journal.pop() {
             self.restore_frame(f);

@@ -39,6 +39,7 @@
 //! loading, catching up and the check, `codec` the stored node format, `builder`
 //! the parallel build of a fresh index.
 
+mod attrs;
 pub mod builder;
 mod chunks;
 pub mod codec;
@@ -54,6 +55,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use crate::distance::{self, Kernels, Metric};
 
+pub use attrs::{Bytes, Cell, Column, PREFIX};
 pub use graph::InsertPlan;
 pub use journal::Tag;
 pub use nodes::{QRef, Query};
@@ -112,6 +114,8 @@ pub struct Hnsw {
     /// Live nodes the last purge examined (a test hook: a purge's work must not
     /// grow with the graph).
     purge_examined: usize,
+    /// The owner's attribute columns, loaded on demand (see `attrs`).
+    attrs: attrs::Attrs,
 }
 
 // Shared versions are read from several threads.
@@ -150,6 +154,7 @@ impl Hnsw {
             tag: Tag::default(),
             inlinks: None,
             purge_examined: 0,
+            attrs: attrs::Attrs::default(),
         }
     }
 
@@ -226,6 +231,7 @@ impl Hnsw {
         if let Some(il) = &self.inlinks {
             s += il.memory();
         }
+        s += self.attrs.memory();
         s
     }
 
@@ -257,6 +263,7 @@ impl Hnsw {
             tag: self.tag,
             inlinks: self.inlinks.clone(),
             purge_examined: self.purge_examined,
+            attrs: self.attrs.clone(),
         }
     }
 

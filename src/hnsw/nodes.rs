@@ -18,26 +18,7 @@ use super::chunks::{Chunked, Split};
 use super::quant::{self, Quantize};
 use super::FREE;
 
-/// A slot number: a node's index in the arrays (and its key in storage). The
-/// public methods of [`Hnsw`](super::Hnsw) take and return plain `u32`; inside the
-/// module slots are typed, apart from the link lists (stored as `u32`) and the
-/// candidates of the walk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) struct Slot(pub(super) u32);
-
-impl std::fmt::Display for Slot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl Slot {
-    /// The index into the per-slot arrays.
-    #[inline]
-    pub(super) fn idx(self) -> usize {
-        self.0 as usize
-    }
-}
+pub(super) use super::chunks::Slot;
 
 /// The before-image of one slot (everything but its vector, which a slot keeps
 /// until it is reused after commit).

@@ -103,7 +103,26 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
     info.insert("index_loaded".into(), stats.loaded.into());
     // Worked out now: shared is what other connections' versions hold too (all of
     // it when another connection uses the same version), private this one's alone.
-    let (total, shared) = match stats.version.as_ref().and_then(|w| w.upgrade()) {
+    let version = stats.version.as_ref().and_then(|w| w.upgrade());
+    let (meta_bytes, meta_loaded) = match &version {
+        Some(v) if stats.loaded => {
+            let (a, b) = v.attr_memory();
+            let names: Vec<String> = v
+                .loaded_attrs()
+                .into_iter()
+                .filter_map(|i| {
+                    cfg.get("columns")?
+                        .get(i)?
+                        .get("name")?
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .collect();
+            (a + b, names)
+        }
+        _ => (0, Vec::new()),
+    };
+    let (total, shared) = match version {
         Some(v) if stats.loaded => {
             let total = v.memory_bytes();
             // Our own upgrade is one of the holders.
@@ -136,6 +155,21 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         serde_json::json!({"graph": stats.graph_searches, "exact": stats.exact_searches, "stream": stats.stream_searches}),
     );
     info.insert("stream_skips".into(), stats.stream_skips.into());
+    // Filtered KNN: where the terms were evaluated and what the planner chose.
+    info.insert(
+        "filters".into(),
+        serde_json::json!({
+            "in_index": stats.filters_in_index,
+            "sql": stats.filters_sql,
+            "row_reads": stats.filter_row_reads,
+            "plan_exact": stats.plan_exact,
+            "plan_walk": stats.plan_walk,
+            "plan_two_hop": stats.plan_two_hop,
+        }),
+    );
+    info.insert("metadata_bytes".into(), meta_bytes.into());
+    info.insert("metadata_columns_loaded".into(), meta_loaded.into());
+    info.insert("column_loads".into(), stats.column_loads.into());
     info.insert("index_loads".into(), stats.loads.into());
     info.insert("index_catch_ups".into(), stats.catch_ups.into());
     info.insert(
@@ -176,7 +210,12 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
     )];
     for c in j["columns"].as_array().ok_or_else(bad)? {
         let mut a = format!(
-            "{} {}",
+            "{}{} {}",
+            if c["aux"].as_bool() == Some(true) {
+                "+"
+            } else {
+                ""
+            },
             quote_ident(c["name"].as_str().ok_or_else(bad)?),
             c["type"].as_str().ok_or_else(bad)?
         );
@@ -348,15 +387,20 @@ fn config_entry_problems(db: Db, names: &Names) -> Result<Vec<String>> {
 /// row count.
 pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
     let (schema, table) = resolve_table(db, name, "veclite_rebuild")?;
-    db.exec(&format!(
-        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
-        quote_ident(&schema),
-        quote_ident(&table)
-    ))?;
+    // Counted first: once the rebuild is written, an interrupt arriving late must
+    // not fail the function (the outer statement, a read, would keep the rebuild
+    // while reporting an error).
     let names = Names { schema, table };
     let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("rows")), false)?;
     st.step()?;
-    Ok(st.column_i64(0))
+    let n = st.column_i64(0);
+    drop(st);
+    db.exec(&format!(
+        "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
+        quote_ident(&names.schema),
+        quote_ident(&names.table)
+    ))?;
+    Ok(n)
 }
 
 /// Finds which schema holds veclite table `name` ("t" or "schema.t"): temp first,

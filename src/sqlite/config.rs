@@ -36,6 +36,9 @@ pub struct MetaColumn {
     pub ty: ColType,
     /// Declared collation, if any (`COLLATE NOCASE`).
     pub collate: Option<String>,
+    /// An auxiliary column (vec0's `+name type`): stored and returned, never indexed;
+    /// the table takes no WHERE term on it (SQLite applies them).
+    pub aux: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -115,12 +118,17 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
                 "veclite: empty argument in CREATE VIRTUAL TABLE",
             ));
         }
-        if let Some(eq) = top_level_eq(arg) {
+        // An option is `key = value` with a one-word key; `v float[3] distance_metric=cosine`
+        // (vec0's spelling) is a column definition with an `=` in it.
+        if let Some(eq) = top_level_eq(arg).filter(|&eq| {
+            let key = arg[..eq].trim();
+            !key.is_empty() && !key.contains(char::is_whitespace)
+        }) {
             let key = arg[..eq].trim().to_ascii_lowercase();
             let val = unquote_value(arg[eq + 1..].trim());
             let dup = |name: &str| Error::config(format!("veclite: option '{name}' given twice"));
             match key.as_str() {
-                "distance" | "metric" => {
+                "distance" | "metric" | "distance_metric" => {
                     if metric.is_some() {
                         return Err(dup("distance"));
                     }
@@ -173,7 +181,12 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
             }
             continue;
         }
-        // A column definition: name type [COLLATE name]
+        // A column definition: [+]name type [COLLATE name] [PARTITION KEY], or the
+        // vector column: name float[DIMS] [distance_metric=l2|cosine|dot].
+        let (aux, arg) = match arg.strip_prefix('+') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, arg),
+        };
         let (name, rest) = split_ident(arg)?;
         let lname = name.to_ascii_lowercase();
         if RESERVED.contains(&lname.as_str()) {
@@ -199,11 +212,32 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
         let lty = ty.to_ascii_lowercase();
         if let Some(dims) = parse_float_type(&lty) {
             let dims = dims.map_err(|e| Error::config(format!("veclite: column '{name}': {e}")))?;
-            if words.len() > 1 {
+            if aux {
                 return Err(Error::config(format!(
-                    "veclite: unexpected '{}' after the vector column type of '{name}'",
-                    words[1..].join(" ")
+                    "veclite: column '{name}': an auxiliary (+) column cannot be the vector column"
                 )));
+            }
+            // vec0's column option: `distance_metric=cosine` (spaces around `=` allowed).
+            let opts = words[1..].join(" ").replace(" =", "=").replace("= ", "=");
+            for opt in opts.split_whitespace() {
+                let val = opt
+                    .split_once('=')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("distance_metric"))
+                    .map(|(_, v)| unquote_value(v))
+                    .ok_or_else(|| {
+                        Error::config(format!(
+                            "veclite: unexpected '{}' after the vector column type of '{name}' (only distance_metric=l2|cosine|dot may follow it)",
+                            words[1..].join(" ")
+                        ))
+                    })?;
+                if metric.is_some() {
+                    return Err(Error::config("veclite: option 'distance' given twice"));
+                }
+                metric = Some(Metric::parse(&val).ok_or_else(|| {
+                    Error::config(format!(
+                        "veclite: unknown distance '{val}': expected l2, cosine or dot"
+                    ))
+                })?);
             }
             if let Some((first, _)) = &vector {
                 return Err(Error::config(format!(
@@ -214,42 +248,73 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
             names.push(name);
             continue;
         }
+        // veclite's names, then vec0's (int, int64, boolean, float, double, ...).
         let ty = match lty.as_str() {
             "text" => ColType::Text,
             "integer" => ColType::Integer,
             "real" => ColType::Real,
             "blob" => ColType::Blob,
+            "int" | "int64" | "integer64" | "bool" | "boolean" => ColType::Integer,
+            "float" | "double" | "float64" | "f64" => ColType::Real,
             _ => {
                 return Err(Error::config(format!(
                     "veclite: unknown type '{ty}' for column '{name}': expected float[DIMS], text, integer, real or blob"
                 )))
             }
         };
-        let collate = match words.len() {
-            1 => None,
-            3 if words[1].eq_ignore_ascii_case("collate") => {
-                let c = words[2];
-                if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+        // `partition key` (vec0) ends the definition; it is an indexed metadata column.
+        let mut words = &words[1..];
+        let mut partition = false;
+        if let [head @ .., p, k] = words {
+            if p.eq_ignore_ascii_case("partition") && k.eq_ignore_ascii_case("key") {
+                partition = true;
+                words = head;
+            }
+        }
+        if partition && (aux || ty == ColType::Blob) {
+            return Err(Error::config(format!(
+                "veclite: column '{name}': a partition key must be a text, integer or real column, not {}",
+                if aux { "an auxiliary (+) column" } else { "a blob" }
+            )));
+        }
+        let collate = match words {
+            [] => None,
+            [c, coll] if c.eq_ignore_ascii_case("collate") => {
+                if !coll.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
                     return Err(Error::config(format!(
-                        "veclite: bad collation name '{c}' for column '{name}'"
+                        "veclite: bad collation name '{coll}' for column '{name}'"
                     )));
                 }
-                Some(c.to_string())
+                Some(coll.to_string())
             }
             _ => {
                 return Err(Error::config(format!(
                     "veclite: unexpected '{}' in the definition of column '{name}' (only COLLATE name may follow the type)",
-                    words[1..].join(" ")
+                    words.join(" ")
                 )))
             }
         };
         names.push(name.clone());
-        meta.push(MetaColumn { name, ty, collate });
+        meta.push(MetaColumn {
+            name,
+            ty,
+            collate,
+            aux,
+        });
     }
     let (vector_name, dims) = vector.ok_or_else(|| {
-        Error::config(
-            "veclite: no vector column: declare one as name float[DIMS], e.g. embedding float[384]",
-        )
+        let bare_float = args.iter().any(|a| {
+            let w: Vec<&str> = a.split_whitespace().collect();
+            w.len() == 2 && w[1].eq_ignore_ascii_case("float")
+        });
+        Error::config(format!(
+            "veclite: no vector column: declare one as name float[DIMS], e.g. embedding float[384]{}",
+            if bare_float {
+                " (float without [DIMS] is a real metadata column, as in vec0)"
+            } else {
+                ""
+            }
+        ))
     })?;
     Ok(TableConfig {
         vector_name,
@@ -299,8 +364,12 @@ fn squeeze_brackets(s: &str) -> String {
 
 /// `float[384]` -> Some(Ok(384)); other types -> None.
 fn parse_float_type(ty: &str) -> Option<std::result::Result<usize, String>> {
+    if ty == "float" {
+        return None; // vec0's REAL metadata type
+    }
     let inner = ty
-        .strip_prefix("float")
+        .strip_prefix("float32")
+        .or_else(|| ty.strip_prefix("float"))
         .or_else(|| ty.strip_prefix("f32"))?
         .trim();
     if inner.is_empty() {
@@ -424,6 +493,66 @@ mod tests {
     }
 
     #[test]
+    fn vec0_spellings() {
+        let c = parse(&[
+            "movie_id integer partition key",
+            "synopsis_embedding float32[768] distance_metric=cosine",
+            "genre text",
+            "num_reviews int",
+            "mean_rating float",
+            "violent boolean",
+            "+title text",
+            "+ \"raw data\" blob",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.vector_name.as_str(), c.dims),
+            ("synopsis_embedding", 768)
+        );
+        assert_eq!(c.metric, Metric::Cosine);
+        let tys: Vec<(ColType, bool)> = c.meta.iter().map(|m| (m.ty, m.aux)).collect();
+        use ColType::*;
+        assert_eq!(
+            tys,
+            [
+                (Integer, false),
+                (Text, false),
+                (Integer, false),
+                (Real, false),
+                (Integer, false),
+                (Text, true),
+                (Blob, true)
+            ]
+        );
+        assert_eq!(c.meta[6].name, "raw data");
+        for spelling in [
+            "v float[3] distance_metric = l2",
+            "v float[3]  DISTANCE_METRIC= L2",
+        ] {
+            assert_eq!(parse(&[spelling]).unwrap().metric, Metric::L2);
+        }
+        assert_eq!(
+            parse(&["v float[3]", "distance_metric = dot"])
+                .unwrap()
+                .metric,
+            Metric::Dot
+        );
+        assert!(err(&["v float[3] distance_metric=l1"]).contains("unknown distance 'l1'"));
+        assert!(
+            err(&["v float[3] distance_metric=cosine", "distance = l2"]).contains("given twice")
+        );
+        assert!(err(&["v float[3] colour=red"]).contains("only distance_metric"));
+        assert!(err(&["+v float[3]"]).contains("auxiliary (+) column cannot be the vector"));
+        assert!(err(&["v float[3]", "+t text partition key"]).contains("partition key must be"));
+        assert!(err(&["v float[3]", "b blob partition key"]).contains("partition key must be"));
+        assert!(err(&["a float"]).contains("float without [DIMS] is a real metadata column"));
+        assert!(err(&["a float32"]).contains("needs dimensions"));
+        let c = parse(&["v float[3]", "u text collate nocase partition key"]).unwrap();
+        assert_eq!(c.meta[0].collate.as_deref(), Some("nocase"));
+        assert!(!c.meta[0].aux);
+    }
+
+    #[test]
     fn errors() {
         assert!(err(&[]).contains("no vector column"));
         assert!(err(&["a float[3]", "b float[3]"]).contains("only one vector column"));
@@ -431,7 +560,7 @@ mod tests {
         assert_eq!(parse(&["a float[ 3 ]"]).unwrap().dims, 3);
         assert_eq!(parse(&["a float [3]", "b text"]).unwrap().dims, 3);
         assert!(err(&["a float[8193]"]).contains("from 1 to 8192"));
-        assert!(err(&["a float"]).contains("needs dimensions"));
+        assert!(err(&["a f32"]).contains("needs dimensions"));
         assert!(err(&["a float[3]", "A text"]).contains("duplicate column name 'A'"));
         assert!(err(&["a float[3]", "distance text"]).contains("reserved"));
         assert!(err(&["a float[3]", "k integer"]).contains("reserved"));

@@ -29,8 +29,9 @@
 use std::sync::Arc;
 
 use super::config::quote_ident;
-use super::ffi::ValueType;
+use super::ffi::{OwnedValue, ValueType};
 use super::filterset::CachedFilter;
+use super::predicate::stored_cell;
 use super::registry;
 use super::shadow;
 use super::stats;
@@ -42,6 +43,11 @@ use super::txn::Txn;
 use crate::error::{Error, Result};
 use crate::hnsw::{codec, Hnsw, Scratch, Tag};
 use crate::vector;
+
+/// The metadata columns the version holds.
+fn st_loaded(st: Option<&IndexState>) -> Vec<usize> {
+    st.map(|s| s.hnsw.loaded_attrs()).unwrap_or_default()
+}
 
 /// How many write transactions the change log keeps.
 const LOG_KEEP: i64 = 64;
@@ -266,6 +272,9 @@ impl Lifecycle {
             store.names.q("rows")
         );
         let mut st = store.db.prepare(&sql, false)?;
+        // sqlite3_interrupt stops the rebuild within milliseconds, the parallel
+        // build included; nothing has been written then (the statement fails).
+        let mut poll = super::ffi::InterruptPoll::new(store.db);
         let mut rows: Vec<(i64, Vec<f32>)> = Vec::new();
         while st.step()? {
             let rowid = st.column_i64(0);
@@ -287,11 +296,17 @@ impl Lifecycle {
                 )));
             }
             rows.push((rowid, v));
-            if rows.len().is_multiple_of(4096) && store.db.is_interrupted() {
+            if rows.len().is_multiple_of(1024) && poll.interrupted() {
                 return Err(super::ffi::interrupted());
             }
         }
-        let mut h = crate::hnsw::builder::build_parallel(params(store.cfg, seed), &rows);
+        drop(st);
+        let mut h =
+            crate::hnsw::builder::build_parallel_until(params(store.cfg, seed), &rows, &mut || {
+                poll.interrupted()
+            })
+            .ok_or_else(super::ffi::interrupted)?;
+        h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);
@@ -562,6 +577,17 @@ impl Lifecycle {
         if !r? {
             return Ok(false);
         }
+        // The loaded metadata cells of the changed rows, as now stored.
+        let loaded = st_loaded(self.state.as_ref());
+        let mut cells: Vec<Vec<OwnedValue>> = Vec::new();
+        if !loaded.is_empty() {
+            for (_, rowid, _, _) in &present {
+                match store.row_meta(*rowid)? {
+                    Some(v) => cells.push(v),
+                    None => return Ok(false),
+                }
+            }
+        }
         let st = self.state.as_mut().expect("checked");
         let was_own = st.own;
         if !was_own {
@@ -576,10 +602,15 @@ impl Lifecycle {
             h.apply_free(*slot);
         }
         let mut ok = true;
-        for (slot, rowid, n, v) in &present {
+        for (j, (slot, rowid, n, v)) in present.iter().enumerate() {
             if h.apply_node(*slot, *rowid, n, v).is_err() {
                 ok = false;
                 break;
+            }
+            if let Some(vals) = cells.get(j) {
+                for &i in &loaded {
+                    h.set_attr(i, *slot, stored_cell(&vals[i]));
+                }
             }
         }
         let changed: Vec<u32> = slots.iter().copied().collect();

@@ -23,6 +23,7 @@ pub mod functions;
 pub mod lifecycle;
 pub mod plan;
 pub mod planner;
+pub mod predicate;
 pub mod registry;
 pub mod rerank;
 pub mod shadow;

@@ -4,7 +4,7 @@
 //! parsed back in xFilter. Grammar (tokens separated by one space):
 //!
 //! ```text
-//! plan   := kind { arg } [ "novec" ]
+//! plan   := kind { arg } [ "per-query" ] [ "novec" ]
 //! kind   := "knn" | "scan"
 //! arg    := "q" | "k" | "ef" | "limit" | "offset" | filter      -- one per xFilter argv, in order
 //! filter := op "(" column ")" [ ":" collation ]
@@ -13,12 +13,16 @@
 //! ```
 //! For example `knn q k eq(category) ge(year)`: a KNN query whose `category = ?` and
 //! `year >= ?` terms are applied inside the search. `novec` means the query does not
-//! read the vector column.
+//! read the vector column. `per-query` (KNN plans with filters) means the search
+//! path is chosen at run time, per query, from the bound values (see planner.rs).
 
 use super::config::TableConfig;
 use super::ffi::sys as ffi;
 use super::ffi::IndexInfo;
 use crate::error::{Error, Result};
+
+/// The idxStr token of a KNN plan whose path is chosen per query.
+const PER_QUERY: &str = "per-query";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -127,6 +131,11 @@ impl Plan {
                 }
             });
         }
+        if self.knn && self.args.iter().any(|a| matches!(a, Arg::Filter(_))) {
+            // EXPLAIN says so: the path (exact over the matching rows, a filtered
+            // walk, two hops) is chosen by xFilter from the bound values.
+            t.push(PER_QUERY.into());
+        }
         if !self.reads_vector {
             t.push("novec".into());
         }
@@ -157,6 +166,7 @@ impl Plan {
                     plan.reads_vector = false;
                     continue;
                 }
+                PER_QUERY => continue,
                 _ => {
                     let open = tok.find('(').ok_or_else(bad)?;
                     let close = tok.rfind(')').ok_or_else(bad)?;
@@ -314,6 +324,9 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         let column = if c.column == -1 {
             None
         } else if let Some(m) = lay.meta(c.column) {
+            if cfg.meta[m].aux {
+                continue; // auxiliary columns are not filterable: SQLite applies the term
+            }
             Some(m)
         } else {
             continue;
@@ -342,6 +355,13 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
             _ => n_range += 1,
         }
         if column.is_none() && op == Op::Eq {
+            if knn_c.is_some() && !info.rhs_known(i) {
+                // `t.rowid = other.x` from a join: taken, it would make SQLite run
+                // `other` first and the search once per row of it, each the k
+                // nearest of one row (and SQLite tries no plan with the other join
+                // terms but not this one). SQLite applies it to the k rows instead.
+                continue;
+            }
             rowid_eq = true;
         }
         // SQLite hands `!=`, `<>` and `IS NOT` to a virtual table as a copy of the
@@ -404,7 +424,17 @@ pub fn best_index(info: &mut IndexInfo<'_>, cfg: &TableConfig, est_rows: f64) ->
         };
         info.set_order_by_consumed(consumed);
         // Without k the rows stream in distance order (as many as SQLite reads).
-        let cost = if has_k { 100.0 } else { 1000.0 };
+        let mut cost = if has_k { 100.0 } else { 1000.0 };
+        // Each filter taken makes the plan a little cheaper, so that of two plans
+        // SQLite keeps the one that filters inside the search: a join condition on
+        // a metadata column (`t.pos = a.pos`, with `a` outer) becomes a filter of
+        // the search rather than a condition SQLite applies to the k results.
+        let n_filters = plan
+            .args
+            .iter()
+            .filter(|a| matches!(a, Arg::Filter(_)))
+            .count();
+        cost *= 0.9f64.powi(n_filters as i32);
         info.set_cost(cost, 10);
         info.set_idx_num(1);
     } else {
@@ -460,7 +490,7 @@ mod tests {
         let s = plan.encode(&cfg);
         assert_eq!(
             s,
-            "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) novec"
+            "knn q k in(a%20b%28c%29):NOCASE eq(rowid) ge(year) per-query novec"
         );
         assert_eq!(Plan::decode(&s, &cfg).unwrap(), plan);
     }

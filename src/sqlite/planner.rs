@@ -9,12 +9,19 @@
 //! pushed-down term selects exactly the rows the same WHERE selects on `<t>_rows`
 //! (same declared types, affinity, NULL rules and collations), whatever the path.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use super::config::quote_ident;
 use super::ffi::{OwnedValue, Value, ValueType};
 use super::filterset::FilterSet;
+use super::predicate::{
+    cast_for, eval_all, stored_cell, whole_cell, Affinity, Cast, Coll, Term, Tri,
+};
 use super::rerank;
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
+use crate::hnsw::{Cell as CellValue, Column, Hnsw};
 use crate::topk::Hit;
 
 pub const MAX_K: i64 = 10_000;
@@ -175,14 +182,26 @@ fn to_hits(found: Vec<(f32, i64)>) -> Vec<Hit> {
 
 const FILTER_CACHE: usize = 8;
 /// Below this selectivity the filtered walk scores only matching nodes (two hops).
-const TWO_HOP_BELOW: f64 = 0.3;
+const TWO_HOP_BELOW: f64 = 0.15;
 
 /// Whether a filtered walk over `count` matching of `n` rows takes two hops.
 fn two_hop(count: usize, n: usize) -> bool {
-    (count as f64) < TWO_HOP_BELOW * n as f64
+    (count as f64) < two_hop_below() * n as f64
+}
+
+/// TWO_HOP_BELOW; VECLITE_TWO_HOP_BELOW overrides it (for calibrating).
+fn two_hop_below() -> f64 {
+    static F: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *F.get_or_init(|| {
+        std::env::var("VECLITE_TWO_HOP_BELOW")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .unwrap_or(TWO_HOP_BELOW)
+    })
 }
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
-const EXACT_FACTOR: f64 = 16.0;
+const EXACT_FACTOR: f64 = 0.5;
 
 /// The planner's exact-vs-graph constant; VECLITE_EXACT_FACTOR overrides it (for
 /// calibrating on other hardware; see BENCHMARKS.md).
@@ -210,7 +229,10 @@ pub fn stream(
     let (set, two_hop) = if filters.is_empty() {
         (None, false)
     } else {
-        let set = filter_set(t, filters)?;
+        let set = match in_index_set(t, filters)? {
+            Some(set) => set,
+            None => filter_set(t, filters)?,
+        };
         let two_hop = two_hop(set.slots.len(), n);
         (Some(set), two_hop)
     };
@@ -333,9 +355,11 @@ fn filter_key(filters: &[(&super::plan::Filter, Bound)]) -> Vec<u8> {
 /// * few matches: exact distances to just those rows (vectors from the index);
 /// * many: the graph walk that admits only matching nodes.
 ///
-/// The cost model compares the rows an exact scan touches (`count`) with the nodes a
-/// filtered walk visits (about `16·ef` for an unfiltered walk, divided by the
-/// selectivity `count/N`): exact when `count² <= 16·ef·N`. If the walk returns fewer
+/// The terms are evaluated on the index's metadata cells when they can be (see
+/// `in_index_knn`); otherwise (the SQL path) the matching set comes from SQL. The
+/// cost model compares the rows an exact scan touches (`count`) with the nodes a
+/// filtered walk visits (proportional to `ef` divided by the selectivity
+/// `count/N`): exact when `count² <= exact_factor()·ef·N`. If the walk returns fewer
 /// than min(k, count) rows (a part of the graph it cannot reach), the exact answer
 /// is used. Returns the hits and whether the graph answered.
 fn filtered_knn(
@@ -347,6 +371,10 @@ fn filtered_knn(
     ef: usize,
     small_table: bool,
 ) -> Result<(Vec<Hit>, bool)> {
+    if let Some(r) = in_index_knn(t, filters, q, (k, kw, kx), ef, small_table)? {
+        return Ok(r);
+    }
+    t.life_stats(|s| s.filters_sql += 1);
     let set = filter_set(t, filters)?;
     let st = t.loaded_index()?;
     let count = set.slots.len();
@@ -366,4 +394,589 @@ fn filtered_knn(
     }
     let pq = st.hnsw.prepare_query(q);
     Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, kx)), false))
+}
+
+/// The terms compiled for evaluation on the index's metadata cells, with the
+/// columns they read loaded into the current version; None when a term must go
+/// through SQL (a collation that is not built in, a database not in UTF-8, an
+/// index without room for the columns).
+fn compile_terms(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+) -> Result<Option<Vec<Term>>> {
+    if t.utf8.is_none() {
+        let mut st = t.take_stmt("PRAGMA encoding")?;
+        let r = st
+            .step()
+            .map(|row| row && st.column_bytes(0).eq_ignore_ascii_case(b"UTF-8"));
+        t.put_stmt("PRAGMA encoding".into(), st);
+        t.utf8 = Some(r?);
+    }
+    if t.utf8 != Some(true) {
+        return Ok(None);
+    }
+    let mut terms = Vec::with_capacity(filters.len());
+    for (f, b) in filters {
+        let declared = f.column.and_then(|i| t.cfg.meta[i].collate.clone());
+        if Coll::of(f.collation.as_deref().or(declared.as_deref())).is_none() {
+            return Ok(None);
+        }
+        let aff = Affinity::of(f.column.map(|i| t.cfg.meta[i].ty));
+        let raw: &[OwnedValue] = match b {
+            Bound::One(v) => std::slice::from_ref(v),
+            Bound::List(l) => l,
+            Bound::Nothing => &[],
+        };
+        let mut values = Vec::with_capacity(raw.len());
+        for v in raw {
+            values.push(match cast_for(v, aff) {
+                None => whole_cell(v),
+                Some(c) => whole_cell(&sqlite_cast(t, v, c)?),
+            });
+        }
+        let Some(term) = Term::new(f, declared.as_deref(), values) else {
+            return Ok(None);
+        };
+        terms.push(term);
+    }
+    for term in &terms {
+        if let Some(i) = term.column {
+            if !load_column(t, i)? {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(terms))
+}
+
+/// SQLite's own conversion of a bound value (`CAST(?1 AS TEXT | NUMERIC)`).
+fn sqlite_cast(t: &mut VecTable, v: &OwnedValue, c: Cast) -> Result<OwnedValue> {
+    let sql = match c {
+        Cast::Text => "SELECT CAST(?1 AS TEXT)",
+        Cast::Numeric => "SELECT CAST(?1 AS NUMERIC)",
+    };
+    let mut st = t.take_stmt(sql)?;
+    let r = (|| {
+        v.bind(&mut st, 1)?;
+        st.step()?;
+        Ok(OwnedValue::from_value(st.column_value(0)))
+    })();
+    t.put_stmt(sql.into(), st);
+    r
+}
+
+/// Loads metadata column `i` into the current version, if it is not there:
+/// every row's stored value (long texts and blobs as their prefix), read through
+/// the column's index on the rows table when it has one (a covering scan).
+/// Returns false if the version has no room for it.
+fn load_column(t: &mut VecTable, i: usize) -> Result<bool> {
+    let h = Arc::clone(&t.loaded_index()?.hnsw);
+    if h.attr(i).is_some() {
+        return Ok(true);
+    }
+    let t0 = std::time::Instant::now();
+    let sql = format!(
+        "SELECT rowid, {} FROM {}",
+        quote_ident(&t.cfg.meta[i].name),
+        t.names.q("rows")
+    );
+    let mut st = t.db.prepare(&sql, false)?;
+    let mut col = Column::new();
+    let mut n = 0usize;
+    while st.step()? {
+        let rowid = st.column_i64(0);
+        let Some(slot) = h.slot_of(rowid) else {
+            return Err(no_node(&t.names.table, rowid));
+        };
+        col.set(
+            slot,
+            stored_cell(&OwnedValue::from_value(st.column_value(1))),
+        );
+        n += 1;
+        if n.is_multiple_of(4096) && t.db.is_interrupted() {
+            return Err(super::ffi::interrupted());
+        }
+    }
+    drop(st);
+    if !h.install_attr(i, col) {
+        return Ok(false);
+    }
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    t.life_stats(|s| {
+        s.column_loads += 1;
+        s.last_column_load_ms = ms;
+    });
+    Ok(true)
+}
+
+fn no_node(table: &str, rowid: i64) -> Error {
+    Error::corrupt(format!(
+        "veclite: table {table}: row {rowid} has no graph node; run SELECT veclite_rebuild('{table}')"
+    ))
+}
+
+/// Tests rows against compiled terms on a version's cells; a row whose long
+/// value's prefix leaves a term open is read back from the rows table.
+struct Matcher<'a> {
+    h: &'a Hnsw,
+    terms: &'a [Term],
+    cols: Vec<Option<&'a Column>>,
+    /// Some term is on the rowid.
+    rowid_terms: bool,
+    store: RefCell<&'a mut VecTable>,
+    err: RefCell<Option<Error>>,
+    reads: std::cell::Cell<u64>,
+    /// Per slot, for a walk (which reaches a node from many neighbours): 0 not
+    /// tested yet, 1 no, 2 yes.
+    memo: RefCell<Vec<u8>>,
+}
+
+/// What an even sample of the slots says about the terms.
+struct Estimate {
+    /// Matching rows (all terms).
+    all: f64,
+    /// Matching rows per term, counting all the terms on the same column (a
+    /// range's two ends) together.
+    each: Vec<f64>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(h: &'a Hnsw, terms: &'a [Term], t: &'a mut VecTable) -> Matcher<'a> {
+        let cols = (0..t.cfg.meta.len()).map(|i| h.attr(i)).collect();
+        Matcher {
+            h,
+            terms,
+            cols,
+            rowid_terms: terms.iter().any(|t| t.column.is_none()),
+            store: RefCell::new(t),
+            err: RefCell::new(None),
+            reads: std::cell::Cell::new(0),
+            memo: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// [`test`](Self::test), remembered per slot for the rest of the query.
+    #[inline]
+    fn admits(&self, slot: u32) -> bool {
+        let i = slot as usize;
+        {
+            let memo = self.memo.borrow();
+            if let Some(&m) = memo.get(i) {
+                if m != 0 {
+                    return m == 2;
+                }
+            }
+        }
+        let r = self.test(slot);
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < self.h.n_slots() {
+            memo.resize(self.h.n_slots(), 0);
+        }
+        if let Some(m) = memo.get_mut(i) {
+            *m = if r { 2 } else { 1 };
+        }
+        r
+    }
+
+    #[inline]
+    fn cell(&self, i: usize, slot: u32) -> &CellValue {
+        static NULL: CellValue = CellValue::Null;
+        self.cols[i].map_or(&NULL, |c| c.get(slot))
+    }
+
+    #[inline]
+    fn test(&self, slot: u32) -> bool {
+        let rowid = if self.rowid_terms {
+            self.h.rowid_of_slot(slot)
+        } else {
+            0
+        };
+        match eval_all(self.terms, rowid, |i| self.cell(i, slot)) {
+            Tri::Yes => true,
+            Tri::No => false,
+            Tri::Maybe => self.settle(self.h.rowid_of_slot(slot)),
+        }
+    }
+
+    /// Evaluates the row again with its stored values, whole.
+    fn settle(&self, rowid: i64) -> bool {
+        if self.err.borrow().is_some() {
+            return false;
+        }
+        self.reads.set(self.reads.get() + 1);
+        let got = {
+            let mut t = self.store.borrow_mut();
+            t.split().1.row_meta(rowid)
+        };
+        match got {
+            Ok(Some(vals)) => {
+                let cells: Vec<CellValue> = vals.iter().map(whole_cell).collect();
+                eval_all(self.terms, rowid, |i| &cells[i]) == Tri::Yes
+            }
+            Ok(None) => false,
+            Err(e) => {
+                *self.err.borrow_mut() = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Matching counts estimated from an even sample of the slots, for all terms
+    /// together and for each alone (a term a prefix leaves open counts as a match).
+    fn estimate(&self) -> Estimate {
+        let n = self.h.n_slots();
+        let step = (n / SAMPLE).max(1);
+        let (mut seen, mut all) = (0usize, 0usize);
+        let mut each = vec![0usize; self.terms.len()];
+        let mut pass: Vec<bool> = Vec::with_capacity(self.terms.len());
+        let mut s = step / 2;
+        while s < n {
+            let slot = s as u32;
+            if self.h.searchable(slot) {
+                seen += 1;
+                let rowid = CellValue::Int(self.h.rowid_of_slot(slot));
+                pass.clear();
+                pass.extend(self.terms.iter().map(|t| {
+                    let c = match t.column {
+                        None => &rowid,
+                        Some(i) => self.cell(i, slot),
+                    };
+                    t.eval(c) != Tri::No
+                }));
+                for (j, t) in self.terms.iter().enumerate() {
+                    let same_column = self
+                        .terms
+                        .iter()
+                        .zip(&pass)
+                        .filter(|(u, _)| u.column == t.column)
+                        .all(|(_, &p)| p);
+                    each[j] += usize::from(same_column);
+                }
+                all += usize::from(pass.iter().all(|&p| p));
+            }
+            s += step;
+        }
+        let live = self.h.len() as f64;
+        let scale = if seen == 0 { 0.0 } else { live / seen as f64 };
+        Estimate {
+            all: all as f64 * scale,
+            each: each.into_iter().map(|c| c as f64 * scale).collect(),
+        }
+    }
+
+    /// Every matching slot, in order: a pass over the cells of the term `lead`
+    /// (the most selective), the other terms only where it holds.
+    fn scan(&self, lead: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let n = self.h.n_slots();
+        match self.terms[lead].column.and_then(|i| self.cols[i]) {
+            Some(col) => {
+                // Every term on the lead's column, tested on the cell in hand; the
+                // others (other columns) only where those hold.
+                let lead_col = self.terms[lead].column;
+                let same: Vec<&Term> = self.terms.iter().filter(|t| t.column == lead_col).collect();
+                let alone = same.len() == self.terms.len();
+                let mut s = 0u32;
+                for chunk in col.slices() {
+                    for c in chunk {
+                        let mut r = Tri::Yes;
+                        for t in &same {
+                            match t.eval(c) {
+                                Tri::No => {
+                                    r = Tri::No;
+                                    break;
+                                }
+                                Tri::Maybe => r = Tri::Maybe,
+                                Tri::Yes => {}
+                            }
+                        }
+                        match r {
+                            Tri::No => {}
+                            Tri::Yes if alone => {
+                                if self.h.searchable(s) {
+                                    out.push(s);
+                                }
+                            }
+                            _ => {
+                                if self.h.searchable(s) && self.test(s) {
+                                    out.push(s);
+                                }
+                            }
+                        }
+                        s += 1;
+                    }
+                }
+                // Slots past the column's end hold NULL.
+                if (s as usize) < n && same.iter().all(|t| t.eval(&CellValue::Null) != Tri::No) {
+                    for slot in s..n as u32 {
+                        if self.h.searchable(slot) && self.test(slot) {
+                            out.push(slot);
+                        }
+                    }
+                }
+            }
+            None => {
+                for slot in 0..n as u32 {
+                    if self.h.searchable(slot) && self.test(slot) {
+                        out.push(slot);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn finish(self, t_stats: impl FnOnce(&mut VecTable, u64)) -> Result<()> {
+        let reads = self.reads.get();
+        let t = self.store.into_inner();
+        t_stats(t, reads);
+        match self.err.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Slots sampled to estimate a filter's selectivity.
+const SAMPLE: usize = 1024;
+/// Below this share of the rows, a term the rows table indexes (or a rowid term)
+/// gives the candidates through SQLite's index instead of a pass over the cells.
+const INDEX_BELOW: f64 = 0.01;
+
+/// Whether term `f` can be answered by the rows table's index on its column.
+fn index_friendly(t: &VecTable, f: &super::plan::Filter) -> bool {
+    use super::plan::Op;
+    let indexed = f
+        .column
+        .is_none_or(|i| super::shadow::indexed(t.cfg.meta[i].ty));
+    indexed
+        && f.collation.is_none()
+        && matches!(
+            f.op,
+            Op::Eq | Op::In | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Is | Op::IsNull
+        )
+}
+
+/// The rowids matching the terms `of` (all on one column), through SQL.
+fn term_rowids(t: &mut VecTable, of: &[(&super::plan::Filter, &Bound)]) -> Result<Vec<i64>> {
+    let one: Vec<(&super::plan::Filter, Bound)> =
+        of.iter().map(|(f, b)| (*f, clone_bound(b))).collect();
+    let combos = Combos::new(&one);
+    let mut rowids = Vec::new();
+    if combos.is_empty() {
+        return Ok(rowids);
+    }
+    for c in 0..combos.count() {
+        let (sql, binds) = combos.sql(t, "rowid", &one, c);
+        let mut stmt = t.take_stmt(&sql)?;
+        let r = (|| -> Result<()> {
+            for (i, b) in binds.iter().enumerate() {
+                b.bind(&mut stmt, i + 1)?;
+            }
+            while stmt.step()? {
+                rowids.push(stmt.column_i64(0));
+            }
+            Ok(())
+        })();
+        t.put_stmt(sql, stmt);
+        r?;
+    }
+    Ok(rowids)
+}
+
+fn clone_bound(b: &Bound) -> Bound {
+    match b {
+        Bound::One(v) => Bound::One(v.clone()),
+        Bound::List(l) => Bound::List(l.clone()),
+        Bound::Nothing => Bound::Nothing,
+    }
+}
+
+/// How the matching rows of an in-index filter are found.
+enum Source {
+    /// A pass over the cells of term `lead`.
+    Scan(usize),
+    /// The rows table's index for term `lead`, then the cells for the others.
+    Index(usize),
+}
+
+/// The most selective term (by its column's estimate).
+fn lead_term(e: &Estimate) -> usize {
+    (0..e.each.len())
+        .min_by(|&a, &b| e.each[a].total_cmp(&e.each[b]))
+        .unwrap_or(0)
+}
+
+/// The cheaper way to list the matching rows, from the per-term estimates.
+fn source(
+    t: &VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    e: &Estimate,
+    n: usize,
+) -> Source {
+    let lead = lead_term(e);
+    let by_index = (0..e.each.len())
+        .filter(|&j| index_friendly(t, filters[j].0))
+        .min_by(|&a, &b| e.each[a].total_cmp(&e.each[b]));
+    match by_index {
+        Some(j) if e.each[j] <= INDEX_BELOW * n as f64 => Source::Index(j),
+        _ => Source::Scan(lead),
+    }
+}
+
+/// The matching slots, sorted, from `src`.
+fn matching_slots(
+    m: &Matcher<'_>,
+    filters: &[(&super::plan::Filter, Bound)],
+    src: Source,
+) -> Result<Vec<u32>> {
+    match src {
+        Source::Scan(lead) => Ok(m.scan(lead)),
+        Source::Index(j) => {
+            let col = filters[j].0.column;
+            let of: Vec<(&super::plan::Filter, &Bound)> = {
+                let t = m.store.borrow();
+                filters
+                    .iter()
+                    .filter(|(f, _)| f.column == col && index_friendly(&t, f))
+                    .map(|(f, b)| (*f, b))
+                    .collect()
+            };
+            let rowids = {
+                let mut t = m.store.borrow_mut();
+                term_rowids(&mut t, &of)?
+            };
+            let table = m.store.borrow().names.table.clone();
+            let mut slots = Vec::with_capacity(rowids.len());
+            for r in rowids {
+                let Some(s) = m.h.slot_of(r) else {
+                    return Err(no_node(&table, r));
+                };
+                if m.test(s) {
+                    slots.push(s);
+                }
+            }
+            slots.sort_unstable();
+            slots.dedup();
+            Ok(slots)
+        }
+    }
+}
+
+/// KNN among the rows matching `filters`, evaluated on the index's metadata
+/// cells (None: the terms need the SQL path). The plan is chosen per query from
+/// the matching count estimated on an even sample of the slots: exact distances
+/// over the matching rows when few (count² <= exact_factor · ef · N), listed
+/// through the rows table's index when one term is rare and indexed, else by a
+/// pass over the cells; otherwise the walk that admits only matching rows (two
+/// hops below TWO_HOP_BELOW), with the exact pass if the walk finds fewer than k.
+fn in_index_knn(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+    q: &[f32],
+    // k, and the pools a walk and an exact pass return (k unless quantized)
+    (k, kw, kx): (usize, usize, usize),
+    ef: usize,
+    small_table: bool,
+) -> Result<Option<(Vec<Hit>, bool)>> {
+    let Some(terms) = compile_terms(t, filters)? else {
+        return Ok(None);
+    };
+    let st = t.loaded_index()?;
+    let h = Arc::clone(&st.hnsw);
+    let mut scratch = std::mem::take(&mut st.scratch);
+    let n = h.len().max(1);
+    let m = Matcher::new(&h, &terms, t);
+    let e = m.estimate();
+    let est = e.all;
+    let exact = small_table || est.powi(2) <= exact_factor() * ef as f64 * n as f64;
+    let mut plan = if exact { 0 } else { 1 };
+    let mut found = Vec::new();
+    let mut graph = false;
+    let mut result = Ok(());
+    if !exact {
+        let hop = two_hop(est as usize, n);
+        if hop {
+            // A two-hop walk tests the neighbours of every node it crosses (about
+            // m0² per expansion): one pass over the cells into a bitset first costs
+            // less than testing them one by one.
+            plan = 2;
+            let lead = lead_term(&e);
+            let mut bits = vec![0u64; h.n_slots().div_ceil(64)];
+            for s in m.scan(lead) {
+                bits[s as usize / 64] |= 1 << (s % 64);
+            }
+            let set = FilterSet {
+                bits,
+                slots: Vec::new(),
+            };
+            let admit = |slot: u32| set.has(slot);
+            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), true);
+        } else {
+            let admit = |slot: u32| m.admits(slot);
+            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), false);
+        }
+        graph = found.len() >= k;
+    }
+    if !graph {
+        let src = {
+            let t = m.store.borrow();
+            source(&t, filters, &e, n)
+        };
+        match matching_slots(&m, filters, src) {
+            Ok(slots) => {
+                let pq = h.prepare_query(q);
+                found = h.exact_over(&pq, &slots, kx);
+            }
+            Err(err) => result = Err(err),
+        }
+    }
+    m.finish(|t, reads| {
+        t.life_stats(|s| {
+            s.filters_in_index += 1;
+            s.filter_row_reads += reads;
+            match plan {
+                0 => s.plan_exact += 1,
+                1 => s.plan_walk += 1,
+                _ => s.plan_two_hop += 1,
+            }
+        })
+    })?;
+    result?;
+    if let Some(st) = t.life.state.as_mut() {
+        st.scratch = scratch;
+    }
+    Ok(Some((to_hits(found), graph)))
+}
+
+/// The matching slots of `filters` for a stream, from the index's metadata cells
+/// (None: the terms need the SQL path).
+fn in_index_set(
+    t: &mut VecTable,
+    filters: &[(&super::plan::Filter, Bound)],
+) -> Result<Option<std::rc::Rc<FilterSet>>> {
+    let Some(terms) = compile_terms(t, filters)? else {
+        return Ok(None);
+    };
+    let h = Arc::clone(&t.loaded_index()?.hnsw);
+    let n = h.n_slots();
+    let m = Matcher::new(&h, &terms, t);
+    let e = m.estimate();
+    let src = {
+        let t = m.store.borrow();
+        source(&t, filters, &e, h.len().max(1))
+    };
+    let slots = matching_slots(&m, filters, src);
+    m.finish(|t, reads| {
+        t.life_stats(|s| {
+            s.filters_in_index += 1;
+            s.filter_row_reads += reads;
+        })
+    })?;
+    let slots = slots?;
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    for &s in &slots {
+        bits[s as usize / 64] |= 1 << (s % 64);
+    }
+    Ok(Some(std::rc::Rc::new(FilterSet { bits, slots })))
 }

@@ -64,7 +64,7 @@ pub fn rows_ddl(n: &Names, cfg: &TableConfig) -> String {
 pub fn index_ddl(n: &Names, cfg: &TableConfig, taken: impl Fn(&str) -> bool) -> Vec<String> {
     cfg.meta
         .iter()
-        .filter(|m| indexed(m.ty))
+        .filter(|m| indexed(m.ty) && !m.aux)
         .map(|m| {
             let base = n.index_name(&m.name);
             let mut name = base.clone();
@@ -118,11 +118,15 @@ pub fn config_json(cfg: &TableConfig) -> String {
         .meta
         .iter()
         .map(|m| {
-            serde_json::json!({
+            let mut c = serde_json::json!({
                 "name": m.name,
                 "type": m.ty.sql().to_ascii_lowercase(),
                 "collate": m.collate,
-            })
+            });
+            if m.aux {
+                c["aux"] = true.into(); // absent for metadata columns (and in older tables)
+            }
+            c
         })
         .collect();
     serde_json::json!({

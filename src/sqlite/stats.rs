@@ -23,6 +23,21 @@ pub struct Stats {
     pub last_load_ms: f64,
     /// Times a version another connection had loaded was taken instead of loading.
     pub shared_uses: u64,
+    /// Filtered KNN queries whose terms were evaluated on the index's metadata
+    /// cells, and those that went through SQL on the rows table (a collation that
+    /// is not built in, a database not in UTF-8).
+    pub filters_in_index: u64,
+    pub filters_sql: u64,
+    /// Rows read back because a long value's prefix could not settle a term.
+    pub filter_row_reads: u64,
+    /// The planner's choices for filtered queries: exact distances over the
+    /// matching rows, or a filtered walk (two-hop or not).
+    pub plan_exact: u64,
+    pub plan_walk: u64,
+    pub plan_two_hop: u64,
+    /// Metadata columns loaded into the index, and the time the last one took.
+    pub column_loads: u64,
+    pub last_column_load_ms: f64,
     pub levels: u8,
     /// This connection holds the table's index in memory.
     pub loaded: bool,

@@ -3,7 +3,7 @@
 //! index state a table keeps.
 
 use super::config::{quote_ident, TableConfig};
-use super::ffi::{Db, Stmt, ValueType};
+use super::ffi::{Db, OwnedValue, Stmt, ValueType};
 use super::shadow::{self, Names};
 use crate::error::{Error, Result};
 use crate::hnsw::{Hnsw, Params, Scratch, Tag};
@@ -190,6 +190,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     let seed = config_int(db, names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
     let entry = config_int(db, names, "entry")?;
     let mut h = Hnsw::new(params(cfg, seed));
+    h.reserve_attrs(cfg.meta.len());
     let mut problems = Vec::new();
     {
         let mut st = db.prepare(
@@ -315,9 +316,11 @@ pub enum Sql {
     RowFetch,
     /// `T_rows`: a new row (rowid ?1 or NULL, vector ?2, metadata ?3...).
     RowInsert,
+    /// `T_rows`: the metadata of rowid ?1 (every metadata column, in order).
+    RowMeta,
 }
 
-const N_SQL: usize = 15;
+const N_SQL: usize = 16;
 
 impl Sql {
     fn text(self, names: &Names, cfg: &TableConfig) -> String {
@@ -376,6 +379,15 @@ impl Sql {
                     params.join(", ")
                 )
             }
+            Sql::RowMeta => {
+                // A table without metadata columns still gets a valid statement.
+                let cols = if meta.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    meta.join(", ")
+                };
+                format!("SELECT {cols} FROM {} WHERE rowid = ?1", names.q("rows"))
+            }
         }
     }
 }
@@ -398,6 +410,25 @@ impl Store<'_> {
     }
     pub fn put(&mut self, id: Sql, stmt: Stmt) {
         self.stmts.put(id, stmt);
+    }
+
+    /// The stored metadata values of `rowid`, in column order (None: no such row).
+    pub fn row_meta(&mut self, rowid: i64) -> Result<Option<Vec<OwnedValue>>> {
+        let n = self.cfg.meta.len();
+        let mut st = self.take(Sql::RowMeta)?;
+        let r = (|| {
+            st.bind_i64(1, rowid)?;
+            if !st.step()? {
+                return Ok(None);
+            }
+            Ok(Some(
+                (0..n)
+                    .map(|i| OwnedValue::from_value(st.column_value(i)))
+                    .collect(),
+            ))
+        })();
+        self.put(Sql::RowMeta, st);
+        r
     }
 }
 

@@ -5,6 +5,7 @@ use super::config::{self, quote_ident, TableConfig};
 use super::ffi::{Db, OnConflict, Stmt, Value, ValueType};
 use super::lifecycle::Lifecycle;
 use super::plan::Layout;
+use super::predicate::stored_cell;
 use super::shadow::{self, Names};
 use super::store::{IndexState, Sql, Statements, Store};
 use crate::distance::{self, Metric};
@@ -22,6 +23,9 @@ pub struct VecTable {
     pub est_rows: f64,
     /// The index and where the table stands in its transaction (see lifecycle.rs).
     pub life: Lifecycle,
+    /// The database's text encoding is UTF-8 (worked out on first need): the
+    /// index's metadata cells compare as SQLite does only then.
+    pub utf8: Option<bool>,
 }
 
 impl VecTable {
@@ -38,6 +42,7 @@ impl VecTable {
             format_checked: false,
             est_rows: 100_000.0,
             life: Lifecycle::default(),
+            utf8: None,
         };
         if create {
             t.create_shadow()?;
@@ -228,9 +233,12 @@ impl VecTable {
                     "{col} cannot be NULL: every row needs a vector"
                 )))
             }
-            _ => super::args::arg_vector(&col, v)?.expect("not NULL"),
+            _ => super::args::arg_vector(&col, v)
+                .map_err(|e| self.float64_hint(v, e))?
+                .expect("not NULL"),
         };
-        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{col}: {e}")))?;
+        vector::check_dims(&r, self.cfg.dims)
+            .map_err(|e| self.float64_hint(v, Error::usage(format!("{col}: {e}"))))?;
         if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{col}: a zero vector has no direction, so it cannot be stored under distance = cosine"
@@ -239,14 +247,30 @@ impl VecTable {
         Ok(r)
     }
 
+    /// A BLOB of exactly 8 bytes per dimension is most likely a float64 array (numpy's
+    /// default dtype, a JavaScript Float64Array): say so after the error it got.
+    fn float64_hint(&self, v: Value<'_>, e: Error) -> Error {
+        match e {
+            Error::Usage(msg)
+                if v.value_type() == ValueType::Blob && v.blob().len() == 8 * self.cfg.dims =>
+            {
+                Error::usage(format!("{msg} (a float64 array? send float32)"))
+            }
+            e => e,
+        }
+    }
+
     /// Parses and validates a KNN query vector.
     pub fn query_vector(&self, v: Value<'_>) -> Result<Vec<f32>> {
         let what = format!("veclite: KNN query on {}", self.names.table);
         if v.is_null() {
             return Err(Error::usage(format!("{what}: the query vector is NULL")));
         }
-        let r = super::args::arg_vector(&what, v)?.expect("not NULL");
-        vector::check_dims(&r, self.cfg.dims).map_err(|e| Error::usage(format!("{what}: {e}")))?;
+        let r = super::args::arg_vector(&what, v)
+            .map_err(|e| self.float64_hint(v, e))?
+            .expect("not NULL");
+        vector::check_dims(&r, self.cfg.dims)
+            .map_err(|e| self.float64_hint(v, Error::usage(format!("{what}: {e}"))))?;
         if self.cfg.metric == Metric::Cosine && distance::norm_f64(&r) == 0.0 {
             return Err(Error::usage(format!(
                 "{what}: a zero query vector has no direction under distance = cosine"
@@ -444,7 +468,8 @@ impl VecTable {
             let v = new_vector.expect("insert has a vector");
             self.index()?;
             let (h, sc) = self.writable()?;
-            h.insert(rowid, &v, sc);
+            let slot = h.insert(rowid, &v, sc);
+            self.refresh_cells(rowid, slot)?;
             return Ok(Some(rowid));
         }
         // UPDATE
@@ -496,13 +521,52 @@ impl VecTable {
         })();
         self.put_stmt(sql, st);
         r?;
-        if let Some(v) = index_vector {
-            self.index()?;
-            let (h, sc) = self.writable()?;
-            h.delete(old_rowid);
-            h.insert(new_rowid, &v, sc);
+        self.index()?;
+        let slot = match index_vector {
+            Some(v) => {
+                let (h, sc) = self.writable()?;
+                h.delete(old_rowid);
+                Some(h.insert(new_rowid, &v, sc))
+            }
+            None => {
+                // Only metadata changed: the node is written and logged again all
+                // the same, so the change gets a generation of its own and every
+                // version's metadata cells name the state they hold.
+                let (h, _) = self.writable()?;
+                let slot = h.slot_of(new_rowid);
+                if let Some(s) = slot {
+                    h.attrs_changed(s);
+                }
+                slot
+            }
+        };
+        if let Some(slot) = slot {
+            self.refresh_cells(new_rowid, slot)?;
         }
         Ok(None)
+    }
+
+    /// Brings the loaded metadata cells of `rowid` (in `slot` of the writable
+    /// version) to what the rows table now stores for it.
+    fn refresh_cells(&mut self, rowid: i64, slot: u32) -> Result<()> {
+        let loaded = match self.life.state.as_ref() {
+            Some(st) => st.hnsw.loaded_attrs(),
+            None => return Ok(()),
+        };
+        if loaded.is_empty() {
+            return Ok(());
+        }
+        let vals = self.split().1.row_meta(rowid)?;
+        let (h, _) = self.writable()?;
+        match vals {
+            Some(v) => {
+                for i in loaded {
+                    h.set_attr(i, slot, stored_cell(&v[i]));
+                }
+            }
+            None => h.unload_attrs(),
+        }
+        Ok(())
     }
 
     /// The table's index lifecycle and what it needs of the table.
@@ -547,6 +611,11 @@ impl VecTable {
         let (l, s) = self.split();
         l.count_stream(&s, skips)
     }
+    /// Updates this table's counters on the connection (veclite_info).
+    pub fn life_stats(&mut self, f: impl FnOnce(&mut super::stats::Stats)) {
+        super::stats::update(self.db, &self.names.schema, &self.names.table, f);
+    }
+
     pub fn count_search(&mut self, graph: bool) {
         let (l, s) = self.split();
         l.count_search(&s, graph)

@@ -15,6 +15,6 @@ pub mod wrap;
 
 pub use module::{extension_init, module, Registrar, VCursor, VTab};
 pub use wrap::{
-    interrupted, Constraint, Ctx, Db, IndexInfo, OnConflict, Out, OwnedValue, ScalarFn, Stmt,
-    Value, ValueType,
+    interrupted, Constraint, Ctx, Db, IndexInfo, InterruptPoll, OnConflict, Out, OwnedValue,
+    ScalarFn, Stmt, Value, ValueType,
 };

@@ -189,8 +189,6 @@ impl Db {
         }
     }
 
-    /// Whether the statement running on this connection was interrupted
-    /// (`sqlite3_is_interrupted`, 3.41+; always false on older hosts).
     /// Where `schema`'s database lives: (VFS name, file name) for a database kept in
     /// a named file, None for the temp schema, in-memory databases (`:memory:`,
     /// `mode=memory`, memdb) and shared-cache connections (`cache=shared`), whose
@@ -246,11 +244,45 @@ impl Db {
         Some((name, path))
     }
 
+    /// Whether the statement running on this connection was interrupted
+    /// (`sqlite3_is_interrupted`, 3.41+; always false on older hosts: see
+    /// [`InterruptPoll`]).
     pub fn is_interrupted(self) -> bool {
         match self.api.is_interrupted() {
             // SAFETY: valid db; the slot exists (the host is 3.41+).
             Some(f) => unsafe { f(self.raw) != 0 },
             None => false,
+        }
+    }
+}
+
+/// Tells whether `sqlite3_interrupt` was called on a connection while one of our
+/// callbacks runs: `sqlite3_is_interrupted` where the host has it (3.41+); on older
+/// hosts by stepping a prepared `SELECT 1`, which fails with SQLITE_INTERRUPT while
+/// the flag is set (SQLite keeps it set while the interrupted statement is active).
+/// A poll costs about a microsecond.
+pub struct InterruptPoll {
+    db: Db,
+    probe: Option<Stmt>,
+}
+
+impl InterruptPoll {
+    pub fn new(db: Db) -> Self {
+        let probe = match db.api.is_interrupted() {
+            Some(_) => None,
+            None => db.prepare("SELECT 1", false).ok(),
+        };
+        InterruptPoll { db, probe }
+    }
+
+    pub fn interrupted(&mut self) -> bool {
+        match &mut self.probe {
+            None => self.db.is_interrupted(),
+            Some(st) => {
+                let r = st.step();
+                st.reset();
+                matches!(r, Err(Error::Sqlite { code, .. }) if code & 0xff == sys::SQLITE_INTERRUPT)
+            }
         }
     }
 }
@@ -770,6 +802,18 @@ impl<'a> IndexInfo<'a> {
                 CStr::from_ptr(p).to_string_lossy().into_owned()
             }
         }
+    }
+    /// Whether SQLite knows the right-hand side of constraint i while planning (a
+    /// literal): false for a column of another table in a join (and for a bound
+    /// parameter). True on hosts before 3.38, which cannot tell.
+    pub fn rhs_known(&mut self, i: usize) -> bool {
+        let Some(rhs) = self.api.vtab_rhs_value() else {
+            return true;
+        };
+        let mut v: *mut sys::sqlite3_value = ptr::null_mut();
+        // SAFETY: inside xBestIndex, valid constraint index; `v` receives a value
+        // SQLite owns (not kept).
+        unsafe { rhs(self.raw, i as c_int, &mut v) == 0 }
     }
     /// True if constraint i is an `IN (...)` that can be handed over as one list;
     /// asks SQLite to do so (sqlite3_vtab_in(.., 1)). False on hosts before 3.38.
