@@ -30,7 +30,7 @@ use crate::error::Result;
 use crate::hnsw::{Hnsw, Scratch};
 use crate::topk::Hit;
 
-/// Gives candidates (rowid, any distance) their exact distances, drops rows that
+/// Gives candidates `(distance, rowid)` their exact distances, drops rows that
 /// no longer exist and sorts them nearest first (called only for a quantized
 /// index).
 pub type Rescore<'a> = &'a mut dyn FnMut(&mut Vec<(f32, i64)>) -> Result<()>;
@@ -135,6 +135,7 @@ impl Stream {
                 .search_with(&self.q, ef, ef, &mut self.scratch, admit_ref, self.two_hop)
         };
         let mut found = found;
+        // (a quantized index's walk ranks by code distance)
         if self.hnsw.quantized() {
             rescore(&mut found)?;
         }
