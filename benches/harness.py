@@ -102,6 +102,10 @@ M = 16
 EF_CONSTRUCTION = 200
 EFS = [10, 16, 32, 64, 128, 256]
 EF_DEFAULT = 64
+# VECLITE_BENCH_QUANTIZE=int8 builds the veclite tables with quantize = int8 (their
+# files get a -int8 suffix in --workdir). The ratios this harness prints come from
+# engines timed one after the other; benches/int8.py measures them paired.
+QUANTIZE = os.environ.get("VECLITE_BENCH_QUANTIZE", "none")
 ANN_ENGINES = ["veclite", "veclite-rebuild", "hnswlib", "vectorlite", "sqlite-vec"]
 FILTER_ENGINES = ["veclite", "sqlite-vec", "vectorlite"]
 LABEL = {
@@ -228,6 +232,8 @@ def sqlite_conn(path, engine, lib):
 def paths_for(task, engine=None):
     engine = engine or task["engine"]
     base = os.path.join(task["workdir"], "%s-%d" % (engine, task["n"]))
+    if engine.startswith("veclite") and QUANTIZE != "none":
+        base += "-" + QUANTIZE
     if engine == "hnswlib":
         return {"db": base + ".hnsw", "files": [base + ".hnsw"], "meta": base + ".meta.json"}
     if engine == "vectorlite":
@@ -264,8 +270,8 @@ def build(task, base, pos, lex, r0_cb=None):
     c = sqlite_conn(p["db"], eng, task["lib"])
     if eng == "veclite":
         c.execute("CREATE VIRTUAL TABLE vl USING veclite(embedding float[%d], pos integer, lex integer, "
-                  "distance = cosine, m = %d, ef_construction = %d, ef_search = %d)"
-                  % (D, M, EF_CONSTRUCTION, EF_DEFAULT))
+                  "distance = cosine, m = %d, ef_construction = %d, ef_search = %d, quantize = %s)"
+                  % (D, M, EF_CONSTRUCTION, EF_DEFAULT, QUANTIZE))
         sql = "INSERT INTO vl(rowid, embedding, pos, lex) VALUES (?, ?, ?, ?)"
         rows = ((i, base[i].tobytes(), int(pos[i]), int(lex[i])) for i in range(n))
     elif eng == "sqlite-vec":

@@ -6,7 +6,7 @@
 //! Throughput is reported in elements (dimensions) per second: GFLOP/s =
 //! Gelem/s * 2 for `dot` and `l2_squared`, * 6 for the one-pass `cosine_distance`.
 //!
-//! Run: `cargo bench --bench kernels`.
+//! Run: `cargo bench --bench kernels` (`-- dot_i8` for the int8 dot alone).
 
 use std::hint::black_box;
 
@@ -70,6 +70,25 @@ fn kernels(c: &mut Criterion) {
         }
         group.finish();
     }
+    // the int8 dot of the quantized index (codes of the same vectors)
+    let mut group = c.benchmark_group("dot_i8");
+    for dims in DIMS {
+        let code = |seed| -> Vec<i8> {
+            vector(dims, seed)
+                .iter()
+                .map(|x| (x * 127.0).round() as i8)
+                .collect()
+        };
+        let (a, b) = (code(1), code(2));
+        group.throughput(Throughput::Elements(dims as u64));
+        for table in tables() {
+            let f = table.dot_i8;
+            group.bench_with_input(BenchmarkId::new(table.name, dims), &dims, |bench, _| {
+                bench.iter(|| f(black_box(&a), black_box(&b)))
+            });
+        }
+    }
+    group.finish();
 }
 
 criterion_group!(benches, kernels);

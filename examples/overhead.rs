@@ -68,6 +68,7 @@ fn main() {
         m: 16,
         ef_construction: 200,
         seed: 0x5EED_7AB1E,
+        quantize: Default::default(),
     });
     let mut sc = veclite::hnsw::Scratch::default();
     let t0 = Instant::now();

@@ -25,4 +25,7 @@ CREATE VIRTUAL TABLE t USING veclite(a float[3], m = 16, m = 8);
 CREATE VIRTUAL TABLE t USING veclite(a float[3], ef_search = 0);
 CREATE VIRTUAL TABLE t USING veclite(a float[3], ef_construction = lots);
 CREATE VIRTUAL TABLE t USING veclite(a float[3], b text collate nosuchcollation);
+CREATE VIRTUAL TABLE t USING veclite(a float[3], quantize = int4);
+CREATE VIRTUAL TABLE t USING veclite(a float[3], quantize = int8, quantize = none);
+CREATE VIRTUAL TABLE t USING veclite(a float[3], quantize = );
 SELECT count(*) FROM sqlite_schema;

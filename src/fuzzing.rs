@@ -57,6 +57,7 @@ pub fn node_decoder(data: &[u8]) {
         m: 4,
         ef_construction: 8,
         seed: 1,
+        quantize: Default::default(),
     });
     if h.load_node(0, 1, data).is_ok() {
         h.load_vector(1, &[0, 0, 128, 63, 0, 0, 0, 64]);

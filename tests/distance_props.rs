@@ -305,8 +305,28 @@ fn pair(
     })
 }
 
+/// A pair of equal-length int8 code vectors (-127..=127, what the quantizer
+/// makes), length 0..=max_len.
+fn codes(max_len: usize) -> impl Strategy<Value = (Vec<i8>, Vec<i8>)> {
+    (0..=max_len).prop_flat_map(|n| {
+        (
+            prop::collection::vec(-127i8..=127, n),
+            prop::collection::vec(-127i8..=127, n),
+        )
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The int8 dot is exact everywhere, so every table equals the scalar one.
+    #[test]
+    fn prop_simd_dot_i8_matches_scalar((a, b) in codes(2048)) {
+        let want = (scalar_kernels().dot_i8)(&a, &b);
+        for k in simd_tables() {
+            prop_assert_eq!((k.dot_i8)(&a, &b), want, "{}", k.name);
+        }
+    }
 
     #[test]
     fn prop_simd_matches_scalar((a, b) in pair(2048, values())) {

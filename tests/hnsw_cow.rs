@@ -37,6 +37,7 @@ fn params() -> Params {
         m: 8,
         ef_construction: 40,
         seed: 7,
+        quantize: Default::default(),
     }
 }
 

@@ -24,6 +24,7 @@ fn new(dims: usize) -> Hnsw {
         m: 6,
         ef_construction: 40,
         seed: 1,
+        quantize: Default::default(),
     })
 }
 

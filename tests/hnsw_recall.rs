@@ -13,6 +13,7 @@ fn params(dims: usize, metric: Metric) -> Params {
         m: 16,
         ef_construction: 200,
         seed: 42,
+        quantize: Default::default(),
     }
 }
 

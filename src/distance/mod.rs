@@ -4,7 +4,9 @@
 //!
 //! * [`scalar`]: plain loops. They are the reference (the test oracle) and the
 //!   portable fallback used on every architecture other than x86_64 and aarch64.
-//! * AVX2+FMA and AVX-512F (x86_64 only, in `x86.rs`).
+//! * AVX2+FMA and AVX-512F (x86_64 only, in `x86.rs`); the int8 dot of the
+//!   quantized index with AVX2 (`vpmaddubsw`) or, where the CPU has it, AVX-512
+//!   VNNI (`vpdpbusd`; the table is then named `avx512f+vnni`).
 //! * NEON (aarch64 only, in `neon.rs`; NEON is part of every aarch64 CPU, so
 //!   this is what Apple silicon and Graviton run).
 //!
@@ -53,6 +55,11 @@ pub struct Kernels {
     pub cosine_distance: fn(&[f32], &[f32]) -> f32,
     /// `sum a_i^2`.
     pub norm_squared: fn(&[f32]) -> f32,
+    /// `sum a_i * b_i` of int8 codes (the quantized index), exact in `i32`. The
+    /// codes must lie in `-127..=127` (what the quantizer produces; the AVX2 and
+    /// AVX-512 kernels rely on it: a `-128` gives a wrong sum, never undefined
+    /// behaviour).
+    pub dot_i8: fn(&[i8], &[i8]) -> i32,
 }
 
 /// Finishes a one-pass cosine distance from `dot = a.b`, `na = |a|^2`, `nb = |b|^2`.
@@ -121,7 +128,7 @@ fn select(cap: Option<Level>) -> &'static Kernels {
 /// Hints the CPU to start loading the first two cache lines of `v` (the next vector
 /// a search will score). No effect off x86_64.
 #[inline(always)]
-pub fn prefetch(v: &[f32]) {
+pub fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     x86::prefetch(v);
     #[cfg(not(target_arch = "x86_64"))]
@@ -356,6 +363,37 @@ mod tests {
                 k.name
             );
         }
+        // int8 codes: exact, so equal; every length around the blocks, extreme values.
+        for len in (0..=300).chain([383, 384, 385, 1024, 8192]) {
+            let a: Vec<i8> = test_vec(len, len as u64 + 7)
+                .iter()
+                .map(|x| (x * 127.0).round() as i8)
+                .collect();
+            let b: Vec<i8> = test_vec(len, len as u64 + 9)
+                .iter()
+                .map(|x| (x * 127.0).round() as i8)
+                .collect();
+            assert_eq!(
+                (k.dot_i8)(&a, &b),
+                scalar::dot_i8(&a, &b),
+                "{} i8 {len}",
+                k.name
+            );
+            let hi = vec![127i8; len];
+            let lo = vec![-127i8; len];
+            assert_eq!(
+                (k.dot_i8)(&hi, &lo),
+                scalar::dot_i8(&hi, &lo),
+                "{} i8 max {len}",
+                k.name
+            );
+            assert_eq!(
+                (k.dot_i8)(&lo, &lo),
+                scalar::dot_i8(&lo, &lo),
+                "{} i8 max {len}",
+                k.name
+            );
+        }
         // Small integers: every order of summation is exact, so results are equal.
         let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..77).map(|i| (i % 5) as f32 - 2.0).collect();
@@ -371,13 +409,13 @@ mod tests {
             assert_eq!(k.name, "avx2+fma");
         }
         if let Some(k) = avx512_kernels() {
-            assert_eq!(k.name, "avx512f");
+            assert!(["avx512f", "avx512f+vnni"].contains(&k.name));
         }
         if let Some(k) = neon_kernels() {
             assert_eq!(k.name, "neon");
         }
         let name = kernels().name;
-        assert!(["scalar", "avx2+fma", "avx512f", "neon"].contains(&name));
+        assert!(["scalar", "avx2+fma", "avx512f", "avx512f+vnni", "neon"].contains(&name));
     }
 
     #[test]

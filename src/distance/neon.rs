@@ -225,6 +225,31 @@ fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
     cosine_from_parts(ab, aa, bb)
 }
 
+/// `sum a_i * b_i` of int8 codes, exact: 16 codes per step, widening multiplies
+/// (`SMULL`/`SMULL2`, i8 x i8 -> i16, exact for any i8) accumulated pairwise into
+/// i32 lanes (`SADALP`); the final `< 16` codes are a scalar tail.
+#[target_feature(enable = "neon")]
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<16>();
+    let (bc, bt) = b[..n].as_chunks::<16>();
+    let (mut s0, mut s1) = (vdupq_n_s32(0), vdupq_n_s32(0));
+    for (x, y) in ac.iter().zip(bc) {
+        // SAFETY: `x` and `y` refer to exactly 16 initialised bytes each; LD1 of
+        // bytes has no alignment requirement.
+        let (va, vb) = unsafe { (vld1q_s8(x.as_ptr()), vld1q_s8(y.as_ptr())) };
+        s0 = vpadalq_s16(s0, vmull_s8(vget_low_s8(va), vget_low_s8(vb)));
+        s1 = vpadalq_s16(s1, vmull_high_s8(va, vb));
+    }
+    let tail: i32 = at
+        .iter()
+        .zip(bt)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum();
+    vaddvq_s32(vaddq_s32(s0, s1)) + tail
+}
+
 // ---------------------------------------------------------------------------
 // Safe wrappers and the table that is their only way out of this module.
 // ---------------------------------------------------------------------------
@@ -235,6 +260,7 @@ static NEON: Kernels = Kernels {
     dot: neon_dot,
     cosine_distance: neon_cosine_distance,
     norm_squared: neon_norm_squared,
+    dot_i8: neon_dot_i8,
 };
 
 /// `&NEON` if the CPU supports NEON (every aarch64 CPU does). The only way to
@@ -265,6 +291,12 @@ fn neon_norm_squared(a: &[f32]) -> f32 {
     // SAFETY: needs NEON. This private fn is only reachable through `NEON`, which
     // `neon_kernels` hands out only after detecting the feature.
     unsafe { norm_squared(a) }
+}
+
+fn neon_dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    // SAFETY: needs NEON. This private fn is only reachable through `NEON`, which
+    // `neon_kernels` hands out only after detecting the feature.
+    unsafe { dot_i8(a, b) }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub(super) static KERNELS: Kernels = Kernels {
     dot,
     cosine_distance,
     norm_squared,
+    dot_i8,
 };
 
 /// `sum (a_i - b_i)^2`.
@@ -47,6 +48,16 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
         bb += y * y;
     }
     cosine_from_parts(ab, aa, bb)
+}
+
+/// `sum a_i * b_i` of int8 codes, exactly (in `i32`: no overflow for
+/// `len <= 8192` codes in `-127..=127`, or any len up to 2^17 at full range).
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
 }
 
 /// `sum a_i^2`.

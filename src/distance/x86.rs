@@ -337,14 +337,29 @@ static AVX2: Kernels = Kernels {
     dot: avx2_dot,
     cosine_distance: avx2_cosine_distance,
     norm_squared: avx2_norm_squared,
+    dot_i8: avx2_dot_i8,
 };
 
+/// AVX-512F for f32; the int8 dot from AVX2 (every AVX-512 CPU has AVX2, and
+/// `avx512_kernels` checks it).
 static AVX512: Kernels = Kernels {
     name: "avx512f",
     l2_squared: avx512_l2_squared,
     dot: avx512_dot,
     cosine_distance: avx512_cosine_distance,
     norm_squared: avx512_norm_squared,
+    dot_i8: avx2_dot_i8,
+};
+
+/// [`AVX512`] with the int8 dot of AVX-512 VNNI (`vpdpbusd`, 64 codes per
+/// instruction).
+static AVX512_VNNI: Kernels = Kernels {
+    name: "avx512f+vnni",
+    l2_squared: avx512_l2_squared,
+    dot: avx512_dot,
+    cosine_distance: avx512_cosine_distance,
+    norm_squared: avx512_norm_squared,
+    dot_i8: avx512_vnni_dot_i8,
 };
 
 /// `&AVX2` if the CPU supports AVX2 and FMA. The only way to obtain `AVX2`.
@@ -352,9 +367,150 @@ pub(super) fn avx2_kernels() -> Option<&'static Kernels> {
     (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(&AVX2)
 }
 
-/// `&AVX512` if the CPU supports AVX-512F. The only way to obtain `AVX512`.
+/// `&AVX512_VNNI` if the CPU supports AVX-512F, BW and VNNI (and AVX2), else
+/// `&AVX512` if it supports AVX-512F and AVX2. The only way to obtain either.
 pub(super) fn avx512_kernels() -> Option<&'static Kernels> {
-    is_x86_feature_detected!("avx512f").then_some(&AVX512)
+    if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2")) {
+        return None;
+    }
+    Some(if vnni_detected() {
+        &AVX512_VNNI
+    } else {
+        &AVX512
+    })
+}
+
+fn vnni_detected() -> bool {
+    is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vnni")
+}
+
+/// `&AVX512` (AVX-512F with the AVX2 int8 dot) even on a CPU with VNNI, so the
+/// tests check both int8 kernels.
+#[cfg(test)]
+fn avx512_without_vnni() -> Option<&'static Kernels> {
+    avx512_kernels().map(|_| &AVX512)
+}
+
+fn avx2_dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    // SAFETY: needs AVX2. Reachable only through `AVX2` (handed out after
+    // detecting AVX2 and FMA) and `AVX512`/`AVX512_VNNI` (after detecting AVX2 too).
+    unsafe { int8::dot_i8_avx2(a, b) }
+}
+
+fn avx512_vnni_dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    // SAFETY: needs AVX-512F, BW and VNNI. Reachable only through `AVX512_VNNI`,
+    // which `avx512_kernels` hands out only after detecting all three.
+    unsafe { int8::dot_i8_vnni(a, b) }
+}
+
+/// The int8 dot products. Both use the sign trick: `|a|` as unsigned bytes times
+/// `b` with `a`'s sign, so the unsigned-by-signed multiplies (`vpmaddubsw`,
+/// `vpdpbusd`) give signed products. With codes in `-127..=127` the pair sums of
+/// `vpmaddubsw` stay within `2 * 127 * 127 = 32258` (no saturation).
+mod int8 {
+    use super::*;
+
+    /// Horizontal sum of 8 i32 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hsum_epi32(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn load32(p: &[i8; 32]) -> __m256i {
+        // SAFETY: `p` refers to exactly 32 initialised bytes; `loadu` has no
+        // alignment requirement.
+        unsafe { _mm256_loadu_si256(p.as_ptr() as *const __m256i) }
+    }
+
+    /// 32 codes: `a . b` as 8 i32 partial sums.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn step(va: __m256i, vb: __m256i, ones: __m256i) -> __m256i {
+        let ua = _mm256_sign_epi8(va, va);
+        let sb = _mm256_sign_epi8(vb, va);
+        _mm256_madd_epi16(_mm256_maddubs_epi16(ua, sb), ones)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+        debug_assert_eq!(a.len(), b.len());
+        let n = a.len().min(b.len());
+        let (ac, at) = a[..n].as_chunks::<32>();
+        let (bc, bt) = b[..n].as_chunks::<32>();
+        let ones = _mm256_set1_epi16(1);
+        let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let mut pairs = ac.chunks_exact(2).zip(bc.chunks_exact(2));
+        for (x, y) in pairs.by_ref() {
+            s0 = _mm256_add_epi32(s0, step(load32(&x[0]), load32(&y[0]), ones));
+            s1 = _mm256_add_epi32(s1, step(load32(&x[1]), load32(&y[1]), ones));
+        }
+        if ac.len() % 2 == 1 {
+            let (x, y) = (&ac[ac.len() - 1], &bc[bc.len() - 1]);
+            s0 = _mm256_add_epi32(s0, step(load32(x), load32(y), ones));
+        }
+        let tail: i32 = at
+            .iter()
+            .zip(bt)
+            .map(|(&x, &y)| i32::from(x) * i32::from(y))
+            .sum();
+        hsum_epi32(_mm256_add_epi32(s0, s1)) + tail
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn load64(p: &[i8; 64]) -> __m512i {
+        // SAFETY: `p` refers to exactly 64 initialised bytes; `loadu` has no
+        // alignment requirement.
+        unsafe { _mm512_loadu_si512(p.as_ptr() as *const __m512i) }
+    }
+
+    /// Loads `t` (fewer than 64 bytes) into the low bytes; the others are 0.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn load_tail64(t: &[i8]) -> __m512i {
+        let n = t.len().min(63);
+        let mask: __mmask64 = (1u64 << n) - 1;
+        // SAFETY: only bytes i < t.len() are enabled and those lie inside `t`;
+        // AVX-512 masked loads do not access (nor fault on) disabled lanes, and
+        // have no alignment requirement.
+        unsafe { _mm512_maskz_loadu_epi8(mask, t.as_ptr()) }
+    }
+
+    /// `acc + a . b` over 64 codes as 16 i32 partial sums.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    fn step512(acc: __m512i, va: __m512i, vb: __m512i) -> __m512i {
+        let ua = _mm512_abs_epi8(va);
+        let sb = _mm512_mask_sub_epi8(vb, _mm512_movepi8_mask(va), _mm512_setzero_si512(), vb);
+        _mm512_dpbusd_epi32(acc, ua, sb)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
+        debug_assert_eq!(a.len(), b.len());
+        let n = a.len().min(b.len());
+        let (ac, at) = a[..n].as_chunks::<64>();
+        let (bc, bt) = b[..n].as_chunks::<64>();
+        let (mut s0, mut s1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        let mut pairs = ac.chunks_exact(2).zip(bc.chunks_exact(2));
+        for (x, y) in pairs.by_ref() {
+            s0 = step512(s0, load64(&x[0]), load64(&y[0]));
+            s1 = step512(s1, load64(&x[1]), load64(&y[1]));
+        }
+        if ac.len() % 2 == 1 {
+            s0 = step512(s0, load64(&ac[ac.len() - 1]), load64(&bc[bc.len() - 1]));
+        }
+        if !at.is_empty() {
+            s1 = step512(s1, load_tail64(at), load_tail64(bt));
+        }
+        _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1))
+    }
 }
 
 fn avx2_l2_squared(a: &[f32], b: &[f32]) -> f32 {
@@ -405,15 +561,17 @@ fn avx512_norm_squared(a: &[f32]) -> f32 {
     unsafe { avx512::norm_squared(a) }
 }
 
-/// Prefetches the cache lines holding `v[0]` and `v[16]` (64 bytes apart).
+/// Prefetches the cache lines holding `v[0]` and the element 64 bytes after it.
 #[inline(always)]
-pub(crate) fn prefetch(v: &[f32]) {
+pub(crate) fn prefetch<T>(v: &[T]) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    for x in [v.first(), v.get(16)].into_iter().flatten() {
+    // the element 64 bytes in (the second cache line), if there is one
+    let second = 64 / size_of::<T>().max(1);
+    for x in [v.first(), v.get(second)].into_iter().flatten() {
         // SAFETY: _mm_prefetch (SSE, part of the x86_64 baseline) is only a hint: it
         // never faults and has no observable effect; the address is that of a live
         // element of `v`.
-        unsafe { _mm_prefetch(x as *const f32 as *const i8, _MM_HINT_T0) }
+        unsafe { _mm_prefetch(x as *const T as *const i8, _MM_HINT_T0) }
     }
 }
 
@@ -432,6 +590,9 @@ mod tests {
     #[test]
     fn avx512_matches_scalar() {
         if let Some(k) = avx512_kernels() {
+            check_matches_scalar(k);
+        }
+        if let Some(k) = avx512_without_vnni() {
             check_matches_scalar(k);
         }
     }

@@ -55,6 +55,7 @@ impl Elem for bool {}
 impl Elem for i64 {}
 impl Elem for u32 {}
 impl Elem for f32 {}
+impl Elem for i8 {}
 impl Elem for Vec<u32> {
     fn heap_bytes(&self) -> usize {
         self.capacity() * 4

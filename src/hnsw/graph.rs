@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 
 use super::chunks::Chunked;
-use super::nodes::Slot;
+use super::nodes::{Query, Slot};
 use super::search::{Build, Cand, Scratch};
 use super::{Hnsw, FREE};
 
@@ -13,7 +13,7 @@ use super::{Hnsw, FREE};
 pub struct InsertPlan {
     rowid: i64,
     level: u8,
-    q: Vec<f32>,
+    q: Query,
     neighbors: Vec<(usize, Vec<u32>)>,
 }
 
@@ -49,7 +49,7 @@ impl Hnsw {
         self.nodes.set_list(slot, level, &ids[..n]);
     }
 
-    fn alloc(&mut self, rowid: i64, level: u8, v: &[f32]) -> Slot {
+    fn alloc(&mut self, rowid: i64, level: u8, v: &Query) -> Slot {
         let slot = match self.free.pop_first() {
             Some(s) => s,
             None => {
@@ -59,7 +59,7 @@ impl Hnsw {
             }
         };
         self.touch(slot);
-        self.nodes.vector_mut(slot).copy_from_slice(v);
+        self.nodes.vectors.set(slot, v.as_ref());
         self.nodes.init(slot, rowid, level);
         self.map.insert(rowid, slot);
         slot
@@ -135,11 +135,11 @@ impl Hnsw {
         let mut ids: Vec<u32> = cur.to_vec();
         ids.push(new.0);
         if ids.len() > cap {
-            let base = self.nodes.vector(n).to_vec();
+            let base = self.nodes.row(n);
             let mut cs: Vec<Cand> = ids
                 .iter()
                 .map(|&x| Cand {
-                    d: self.dist(&base, Slot(x)),
+                    d: self.dist(base, Slot(x)),
                     id: x,
                 })
                 .collect();
@@ -157,7 +157,7 @@ impl Hnsw {
             if sel.len() >= m {
                 break;
             }
-            let v = self.nodes.vector(Slot(c.id));
+            let v = self.nodes.row(Slot(c.id));
             if sel.iter().all(|&s| self.dist(v, Slot(s)) >= c.d) {
                 sel.push(c.id);
             }
@@ -232,7 +232,7 @@ impl Hnsw {
                         pool.push(x);
                     }
                 }
-                let base = self.nodes.vector(s).to_vec();
+                let base = self.nodes.row_query(s);
                 if pool.len() < self.cap(lc) / 2 {
                     // Few candidates nearby: look for more from the entry point, as
                     // an insert would, so the node does not end up isolated.
@@ -248,7 +248,7 @@ impl Hnsw {
                 let mut cs: Vec<Cand> = pool
                     .into_iter()
                     .map(|x| Cand {
-                        d: self.dist(&base, Slot(x)),
+                        d: self.dist(base.as_ref(), Slot(x)),
                         id: x,
                     })
                     .collect();

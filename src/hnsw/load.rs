@@ -61,13 +61,15 @@ impl Hnsw {
         let Some(slot) = self.map.get(rowid) else {
             return false;
         };
-        let dst = self.nodes.vector_mut(slot);
-        for (x, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
-            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
+        let mut v: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        v.resize(self.p.dims, 0.0);
         if self.p.metric.normalizes() {
-            crate::vector::normalize(dst);
+            crate::vector::normalize(&mut v);
         }
+        self.nodes.vectors.set_f32(slot, &v);
         true
     }
 

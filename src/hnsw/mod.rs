@@ -48,6 +48,7 @@ mod journal;
 mod load;
 mod nodes;
 mod problem;
+pub mod quant;
 mod search;
 
 use std::collections::{BTreeSet, HashSet};
@@ -57,8 +58,10 @@ use crate::distance::{self, Kernels, Metric};
 pub use attrs::{Bytes, Cell, Column, PREFIX};
 pub use graph::InsertPlan;
 pub use journal::Tag;
+pub use nodes::{QRef, Query};
 pub use problem::GraphProblem;
-pub use search::{Cand, Scratch};
+pub use quant::Quantize;
+pub use search::{Cand, Scratch, RERANK_Z};
 
 use chunks::{Chunked, RowMap};
 use journal::Frame;
@@ -76,6 +79,8 @@ pub struct Params {
     pub m: usize,
     pub ef_construction: usize,
     pub seed: u64,
+    /// f32 vectors, or int8 codes (see `quant`).
+    pub quantize: Quantize,
 }
 
 #[derive(Clone)]
@@ -131,7 +136,7 @@ impl Hnsw {
         assert!(p.m >= 2 && p.dims >= 1);
         let ml = 1.0 / (p.m as f64).ln();
         Hnsw {
-            nodes: Nodes::new(p.dims, p.m, 2 * p.m),
+            nodes: Nodes::new(p.dims, p.m, 2 * p.m, p.quantize),
             m0: 2 * p.m,
             ml,
             kern: distance::kernels(),
@@ -269,25 +274,58 @@ impl Hnsw {
         ((-u.ln() * self.ml).floor() as u64).min(MAX_LEVEL as u64) as u8
     }
 
+    /// The stored f32 vector of `slot` (normalised under cosine). Panics for a
+    /// quantized index, which keeps no f32 copy (see [`decoded`](Self::decoded)).
     #[inline]
     pub fn vector(&self, slot: u32) -> &[f32] {
-        self.nodes.vector(Slot(slot))
+        match self.nodes.row(Slot(slot)) {
+            QRef::F32(v) => v,
+            QRef::I8(_) => panic!("a quantized index keeps no f32 vectors"),
+        }
     }
 
-    /// The query as the index compares it (normalised under cosine).
-    pub fn prepare_query(&self, q: &[f32]) -> Vec<f32> {
+    /// The vector of `slot` as the index holds it, as f32 (decoded from its int8
+    /// codes under int8).
+    pub fn decoded(&self, slot: u32) -> Vec<f32> {
+        match self.nodes.row(Slot(slot)) {
+            QRef::F32(v) => v.to_vec(),
+            QRef::I8(v) => quant::decode(v),
+        }
+    }
+
+    /// True when the index keeps int8 codes: its distances are approximate, and
+    /// callers that need exact ones re-rank its results from the f32 vectors.
+    pub fn quantized(&self) -> bool {
+        self.p.quantize != Quantize::None
+    }
+
+    /// The query as the index compares it (normalised under cosine, quantized
+    /// under int8).
+    pub fn prepare_query(&self, q: &[f32]) -> Query {
         let mut v = q.to_vec();
         if self.p.metric.normalizes() {
             crate::vector::normalize(&mut v);
         }
-        v
+        match self.p.quantize {
+            Quantize::None => Query::F32(v),
+            Quantize::Int8 => {
+                let mut c = vec![0i8; v.len() + quant::TRAILER];
+                quant::encode(&v, &mut c);
+                Query::I8(c)
+            }
+        }
     }
 
-    /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot.
+    /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot (of the
+    /// decoded vectors under int8).
     #[inline]
-    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
+    fn dist(&self, q: QRef<'_>, slot: Slot) -> f32 {
         let m = self.p.metric;
-        m.score_of((m.kernel(self.kern))(q, self.nodes.vector(slot)))
+        match (q, self.nodes.row(slot)) {
+            (QRef::F32(q), QRef::F32(v)) => m.score_of((m.kernel(self.kern))(q, v)),
+            (QRef::I8(q), QRef::I8(v)) => quant::Scorer::new(q, m, self.kern).score(v),
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
     }
 
     fn cap(&self, level: usize) -> usize {

@@ -15,6 +15,7 @@
 //! chunk of that one array (once; later writes to it are in place).
 
 use super::chunks::{Chunked, Split};
+use super::quant::{self, Quantize};
 use super::FREE;
 
 pub(super) use super::chunks::Slot;
@@ -42,12 +43,97 @@ pub(super) struct Nodes {
     /// `[count, id * m0]` per slot.
     pub(super) links0: Chunked<u32>,
     pub(super) upper: Chunked<Vec<u32>>,
+    /// `dims` floats per slot, or `dims` int8 codes and their trailer.
+    pub(super) vectors: Vectors,
+}
+
+/// The vectors of every slot, as the index keeps them.
+#[derive(Clone, Debug)]
+pub(super) enum Vectors {
     /// `dims` floats per slot.
-    pub(super) vectors: Chunked<f32>,
+    F32(Chunked<f32>),
+    /// `dims + quant::TRAILER` bytes per slot (see `quant`).
+    I8(Chunked<i8>),
+}
+
+/// A vector as the index compares it: a stored row or a prepared query.
+#[derive(Clone, Copy, Debug)]
+pub enum QRef<'a> {
+    F32(&'a [f32]),
+    I8(&'a [i8]),
+}
+
+/// A prepared query (normalised under cosine, quantized under int8), owned; made
+/// by [`Hnsw::prepare_query`](super::Hnsw::prepare_query) for that index.
+#[derive(Clone, Debug)]
+pub enum Query {
+    F32(Vec<f32>),
+    I8(Vec<i8>),
+}
+
+impl Query {
+    #[inline]
+    pub fn as_ref(&self) -> QRef<'_> {
+        match self {
+            Query::F32(v) => QRef::F32(v),
+            Query::I8(v) => QRef::I8(v),
+        }
+    }
+}
+
+impl Vectors {
+    fn reserve(&mut self, n: usize) {
+        match self {
+            Vectors::F32(c) => c.reserve(n),
+            Vectors::I8(c) => c.reserve(n),
+        }
+    }
+    fn grow_to(&mut self, n: usize) {
+        match self {
+            Vectors::F32(c) => c.grow_to(n),
+            Vectors::I8(c) => c.grow_to(n),
+        };
+    }
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Vectors::F32(c) => c.truncate(n),
+            Vectors::I8(c) => c.truncate(n),
+        }
+    }
+    fn memory(&self) -> Split {
+        match self {
+            Vectors::F32(c) => c.memory(),
+            Vectors::I8(c) => c.memory(),
+        }
+    }
+    /// The stored row of `slot`.
+    #[inline]
+    pub(super) fn row(&self, slot: Slot) -> QRef<'_> {
+        match self {
+            Vectors::F32(c) => QRef::F32(c.get(slot.idx())),
+            Vectors::I8(c) => QRef::I8(c.get(slot.idx())),
+        }
+    }
+    /// Stores the prepared vector `v` (normalised already under cosine) at `slot`:
+    /// as given, or quantized.
+    pub(super) fn set_f32(&mut self, slot: Slot, v: &[f32]) {
+        match self {
+            Vectors::F32(c) => c.get_mut(slot.idx()).copy_from_slice(v),
+            Vectors::I8(c) => quant::encode(v, c.get_mut(slot.idx())),
+        }
+    }
+    /// Stores a prepared query of the same index at `slot`.
+    pub(super) fn set(&mut self, slot: Slot, q: QRef<'_>) {
+        match (self, q) {
+            (Vectors::F32(c), QRef::F32(v)) => c.get_mut(slot.idx()).copy_from_slice(v),
+            (Vectors::I8(c), QRef::I8(v)) => c.get_mut(slot.idx()).copy_from_slice(v),
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
+    }
 }
 
 impl Nodes {
-    pub(super) fn new(dims: usize, m: usize, m0: usize) -> Self {
+    pub(super) fn new(dims: usize, m: usize, m0: usize, q: Quantize) -> Self {
         Nodes {
             m,
             levels: Chunked::new(1, FREE),
@@ -55,7 +141,10 @@ impl Nodes {
             rowids: Chunked::new(1, 0),
             links0: Chunked::new(m0 + 1, 0),
             upper: Chunked::new(1, Vec::new()),
-            vectors: Chunked::new(dims, 0.0),
+            vectors: match q {
+                Quantize::None => Vectors::F32(Chunked::new(dims, 0.0)),
+                Quantize::Int8 => Vectors::I8(Chunked::new(dims + quant::TRAILER, 0)),
+            },
         }
     }
 
@@ -157,14 +246,18 @@ impl Nodes {
         s
     }
 
+    /// The stored row of `slot` (f32 or int8).
     #[inline]
-    pub(super) fn vector(&self, slot: Slot) -> &[f32] {
-        self.vectors.get(slot.idx())
+    pub(super) fn row(&self, slot: Slot) -> QRef<'_> {
+        self.vectors.row(slot)
     }
 
-    #[inline]
-    pub(super) fn vector_mut(&mut self, slot: Slot) -> &mut [f32] {
-        self.vectors.get_mut(slot.idx())
+    /// A copy of the stored row of `slot`, as a query.
+    pub(super) fn row_query(&self, slot: Slot) -> Query {
+        match self.vectors.row(slot) {
+            QRef::F32(v) => Query::F32(v.to_vec()),
+            QRef::I8(v) => Query::I8(v.to_vec()),
+        }
     }
 
     /// The list of `slot` at `level` (empty above its level).

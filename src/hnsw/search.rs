@@ -6,8 +6,14 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::nodes::Slot;
+use super::chunks::{Chunked, Elem};
+use super::nodes::{Query, Slot, Vectors};
+use super::quant::Scorer;
 use super::{Hnsw, FREE};
+
+/// Standard deviations of the int8 rounding noise that
+/// [`Hnsw::prune_candidates`] allows on each side.
+pub const RERANK_Z: f32 = 8.0;
 use crate::distance::prefetch;
 
 /// A search candidate: internal distance and slot. Compared by distance alone (the
@@ -172,11 +178,47 @@ impl Hnsw {
     /// nearest candidate while it can still improve the `ef` best admitted nodes
     /// held; `rule` decides which nodes are admitted and how the others are
     /// treated (see [`Admission`]). Returns the admitted nodes found, nearest first.
-    /// `q` is prepared.
+    /// `q` is prepared (by this index).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn walk<A: Admission>(
         &self,
-        q: &[f32],
+        q: &Query,
+        eps: &[Cand],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+        rule: &A,
+    ) -> Vec<Cand> {
+        let metric = self.p.metric;
+        match (&self.nodes.vectors, q) {
+            (Vectors::F32(vs), Query::F32(q)) => {
+                let kernel = metric.kernel(self.kern);
+                self.walk_in(
+                    vs,
+                    |v| metric.score_of(kernel(q, v)),
+                    eps,
+                    ef,
+                    level,
+                    sc,
+                    rule,
+                )
+            }
+            (Vectors::I8(vs), Query::I8(q)) => {
+                let s = Scorer::new(q, metric, self.kern);
+                self.walk_in(vs, |v| s.score(v), eps, ef, level, sc, rule)
+            }
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
+    }
+
+    /// [`walk`](Self::walk) over one kind of stored vector, `score` giving the
+    /// distance from the query to a stored row.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn walk_in<A: Admission, T: Elem, F: Fn(&[T]) -> f32>(
+        &self,
+        vectors: &Chunked<T>,
+        score: F,
         eps: &[Cand],
         ef: usize,
         level: usize,
@@ -184,9 +226,6 @@ impl Hnsw {
         rule: &A,
     ) -> Vec<Cand> {
         sc.reset(self.nodes.len());
-        let metric = self.p.metric;
-        let kernel = metric.kernel(self.kern);
-        let vectors = &self.nodes.vectors;
         for &e in eps {
             if sc.visit(e.id) {
                 sc.cand.push(Reverse(e));
@@ -233,7 +272,7 @@ impl Hnsw {
                     v = vectors.get(after as usize);
                     prefetch(v);
                 }
-                let d = metric.score_of(kernel(q, cur));
+                let d = score(cur);
                 if d < bound {
                     sc.cand.push(Reverse(Cand { d, id: n }));
                     // (a crossing walk gathered admitted nodes only)
@@ -255,7 +294,7 @@ impl Hnsw {
     /// there; tombstones are traversed but not returned. `q` is prepared.
     pub(super) fn search_from_entry(
         &self,
-        q: &[f32],
+        q: &Query,
         ef: usize,
         level: usize,
         sc: &mut Scratch,
@@ -270,10 +309,10 @@ impl Hnsw {
     /// point down through every level above `level`, keeping the nearest node of
     /// each; returns the entry points for a search at `level`, or `None` when the
     /// index is empty. `q` is prepared.
-    pub(super) fn descend(&self, q: &[f32], level: usize, sc: &mut Scratch) -> Option<Vec<Cand>> {
+    pub(super) fn descend(&self, q: &Query, level: usize, sc: &mut Scratch) -> Option<Vec<Cand>> {
         let entry = self.entry?;
         let mut ep = vec![Cand {
-            d: self.dist(q, entry),
+            d: self.dist(q.as_ref(), entry),
             id: entry.0,
         }];
         for lc in ((level + 1)..=self.max_level as usize).rev() {
@@ -353,16 +392,36 @@ impl Hnsw {
     }
 
     /// Exact k nearest among `slots` (sorted ascending, so the vectors are read in
-    /// memory order), prefetching a few rows ahead. `q` is prepared.
-    pub fn exact_over(&self, q: &[f32], slots: &[u32], k: usize) -> Vec<(f32, i64)> {
-        const AHEAD: usize = 4;
+    /// memory order), prefetching a few rows ahead. `q` is prepared. Under int8
+    /// the distances are those of the codes (exact for the decoded vectors).
+    pub fn exact_over(&self, q: &Query, slots: &[u32], k: usize) -> Vec<(f32, i64)> {
         let metric = self.p.metric;
-        let kernel = metric.kernel(self.kern);
-        let vectors = &self.nodes.vectors;
+        match (&self.nodes.vectors, q) {
+            (Vectors::F32(vs), Query::F32(q)) => {
+                let kernel = metric.kernel(self.kern);
+                self.exact_in(vs, |v| metric.score_of(kernel(q, v)), slots, k)
+            }
+            (Vectors::I8(vs), Query::I8(q)) => {
+                let s = Scorer::new(q, metric, self.kern);
+                self.exact_in(vs, |v| s.score(v), slots, k)
+            }
+            _ => unreachable!("a query prepared for another kind of index"),
+        }
+    }
+
+    #[inline(always)]
+    fn exact_in<T: Elem, F: Fn(&[T]) -> f32>(
+        &self,
+        vectors: &Chunked<T>,
+        score: F,
+        slots: &[u32],
+        k: usize,
+    ) -> Vec<(f32, i64)> {
+        const AHEAD: usize = 4;
         let mut top = crate::topk::TopK::new(k);
         // the vectors of slots i .. i + AHEAD, each looked up once (to prefetch it,
         // then to score it)
-        let mut ahead: [&[f32]; AHEAD] = [&[]; AHEAD];
+        let mut ahead: [&[T]; AHEAD] = [&[]; AHEAD];
         for (a, &s) in ahead.iter_mut().zip(slots) {
             *a = vectors.get(s as usize);
         }
@@ -373,7 +432,7 @@ impl Hnsw {
                 prefetch(v);
                 ahead[i % AHEAD] = v;
             }
-            let d = metric.score_of(kernel(q, cur));
+            let d = score(cur);
             if d <= top.bound() {
                 top.push(crate::topk::Hit {
                     dist: d,
@@ -387,10 +446,44 @@ impl Hnsw {
             .collect()
     }
 
+    /// For a quantized index, keeps of `cands` (its results for the raw query
+    /// `q`: code distances and rowids, nearest first) those that may be among the
+    /// `k` nearest by exact distance: the first `k`, and each later one whose code
+    /// distance, less its error bound, does not exceed the largest code distance
+    /// plus error bound among the first `k` (error bounds of [`RERANK_Z`] standard
+    /// deviations of the codes' rounding noise). Every candidate of an f32 index
+    /// is kept. Callers re-rank what is left with exact distances.
+    pub fn prune_candidates(&self, q: &[f32], cands: &mut Vec<(f32, i64)>, k: usize) {
+        if cands.len() <= k || !self.quantized() {
+            return;
+        }
+        let Query::I8(pq) = self.prepare_query(q) else {
+            return;
+        };
+        let metric = self.p.metric;
+        let bound = |rowid: i64| -> f32 {
+            match (self.map.get(rowid), &self.nodes.vectors) {
+                (Some(s), Vectors::I8(vs)) => {
+                    super::quant::error_bound(&pq, vs.get(s.idx()), metric, RERANK_Z)
+                }
+                _ => f32::INFINITY,
+            }
+        };
+        let top = cands[..k]
+            .iter()
+            .map(|&(d, r)| d + bound(r))
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut seen = 0usize;
+        cands.retain(|&(d, r)| {
+            seen += 1;
+            seen <= k || d - bound(r) <= top
+        });
+    }
+
     /// Internal distance between a raw query and a stored row (for exact paths that
     /// read vectors from the index).
-    pub fn distance_to(&self, prepared_q: &[f32], slot: u32) -> f32 {
-        self.dist(prepared_q, Slot(slot))
+    pub fn distance_to(&self, prepared_q: &Query, slot: u32) -> f32 {
+        self.dist(prepared_q.as_ref(), Slot(slot))
     }
 
     /// Iterates live rows: (slot, rowid).

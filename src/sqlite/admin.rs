@@ -70,6 +70,13 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
             params.insert(k.into(), v.clone());
         }
     }
+    // tables written before the option have no key: they are not quantized
+    params.insert(
+        "quantize".into(),
+        cfg.get("quantize")
+            .cloned()
+            .unwrap_or_else(|| "none".into()),
+    );
     info.insert("params".into(), params.into());
     let stats = super::stats::get(db, &names.schema, &names.table);
     let mut st = db.prepare(&format!("SELECT count(*) FROM {}", names.q("graph")), false)?;
@@ -226,6 +233,10 @@ fn stored_config(db: Db, names: &Names) -> Result<TableConfig> {
             args.push(format!("{k} = {v}"));
         }
     }
+    // absent in tables written before the option: none
+    if let Some(q) = j.get("quantize") {
+        args.push(format!("quantize = {}", q.as_str().ok_or_else(bad)?));
+    }
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     config::parse(&refs)
 }
@@ -314,6 +325,7 @@ fn config_diff(stored: &TableConfig, def: &TableConfig) -> String {
     field!(ef_construction);
     field!(ef_search);
     field!(exact_threshold);
+    field!(quantize);
     if stored.meta != def.meta {
         d.push("metadata columns".into());
     }

@@ -4,6 +4,7 @@
 
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::hnsw::Quantize;
 
 pub const MAX_DIMS: usize = 8192;
 /// Tables smaller than this are searched exactly (measured: see BENCHMARKS.md).
@@ -51,6 +52,8 @@ pub struct TableConfig {
     /// Below this many rows a KNN query scans exactly instead of walking the graph
     /// (0 = always use the graph).
     pub exact_threshold: usize,
+    /// How the in-memory index keeps vectors (`quantize = none | int8`).
+    pub quantize: Quantize,
     pub meta: Vec<MetaColumn>,
 }
 
@@ -104,6 +107,7 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
     let mut efc: Option<usize> = None;
     let mut efs: Option<usize> = None;
     let mut exact: Option<usize> = None;
+    let mut quantize: Option<Quantize> = None;
     let mut meta: Vec<MetaColumn> = Vec::new();
     let mut names: Vec<String> = Vec::new();
 
@@ -158,9 +162,19 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
                     }
                     exact = Some(int_option("exact_threshold", &val, 0, 1_000_000_000)?);
                 }
+                "quantize" => {
+                    if quantize.is_some() {
+                        return Err(dup("quantize"));
+                    }
+                    quantize = Some(Quantize::parse(&val).ok_or_else(|| {
+                        Error::config(format!(
+                            "veclite: unknown quantize '{val}': expected none or int8"
+                        ))
+                    })?);
+                }
                 _ => {
                     return Err(Error::config(format!(
-                        "veclite: unknown option '{}': options are distance, m, ef_construction, ef_search, exact_threshold",
+                        "veclite: unknown option '{}': options are distance, m, ef_construction, ef_search, exact_threshold, quantize",
                         arg[..eq].trim()
                     )))
                 }
@@ -310,6 +324,7 @@ pub fn parse(args: &[&str]) -> Result<TableConfig> {
         ef_construction: efc.unwrap_or(200),
         ef_search: efs.unwrap_or(64),
         exact_threshold: exact.unwrap_or(DEFAULT_EXACT_THRESHOLD),
+        quantize: quantize.unwrap_or_default(),
         meta,
     })
 }

@@ -38,6 +38,8 @@ enum Mode {
         /// The table's data epoch at xFilter: once this connection writes, a row
         /// the pinned version still holds may be gone, and is skipped.
         epoch: u64,
+        /// Exact distances for a quantized index (see rerank.rs).
+        exact: Option<Box<super::rerank::Exact>>,
     },
     /// A materialised list of rows: KNN results (with distances) or the union of
     /// several chunked scans.
@@ -77,12 +79,16 @@ impl VecCursor {
             current,
             row,
             epoch,
+            exact,
             ..
         } = &mut self.mode
         {
             *row = None;
             loop {
-                *current = stream.peek();
+                *current = match exact {
+                    Some(e) => stream.peek(&mut |c| e.rescore(t, c))?,
+                    None => stream.peek(&mut |_| Ok(()))?,
+                };
                 match *current {
                     Some(h) if *epoch != t.life.data_epoch && !t.rowid_exists(h.rowid)? => {
                         stream.advance()
@@ -155,6 +161,11 @@ impl VecCursor {
                     // No k: stream rows in distance order until SQLite stops asking.
                     let (q, blob) = query.expect("knn plan has a query");
                     let ef = ef.unwrap_or(t.cfg.ef_search as i64);
+                    let exact = t
+                        .index()?
+                        .hnsw
+                        .quantized()
+                        .then(|| Box::new(super::rerank::Exact::new(t.cfg.metric, &q)));
                     let stream = Box::new(planner::stream(t, &filters, q, ef as usize)?);
                     self.mode = Mode::Stream {
                         stream,
@@ -167,6 +178,7 @@ impl VecCursor {
                         },
                         row: None,
                         epoch: t.life.data_epoch,
+                        exact,
                     };
                     return self.settle(t);
                 }

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod planner;
 pub mod predicate;
 pub mod registry;
+pub mod rerank;
 pub mod shadow;
 pub mod stats;
 pub mod store;

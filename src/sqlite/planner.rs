@@ -18,6 +18,7 @@ use super::filterset::FilterSet;
 use super::predicate::{
     cast_for, eval_all, stored_cell, whole_cell, Affinity, Cast, Coll, Term, Tri,
 };
+use super::rerank;
 use super::vtab::VecTable;
 use crate::error::{Error, Result};
 use crate::hnsw::{Cell as CellValue, Column, Hnsw};
@@ -67,21 +68,32 @@ pub fn knn(
     let threshold = t.cfg.exact_threshold;
     let n = t.index()?.hnsw.len();
     t.est_rows = n as f64;
+    // A quantized index returns an oversampled pool by code distance (kw from a
+    // walk, kx from an exact scan of the codes), re-ranked exactly below.
+    let quantized = t.loaded_index()?.hnsw.quantized();
+    let (kw, kx) = if quantized {
+        (rerank::pool(k, ef), rerank::pool_exact(k))
+    } else {
+        (k, k)
+    };
     let (hits, use_graph) = if !filters.is_empty() {
-        filtered_knn(t, filters, q, k, ef, n < threshold.max(1))?
+        filtered_knn(t, filters, q, (k, kw, kx), ef, n < threshold.max(1))?
     } else if n < threshold.max(1) {
         // A small table: exact distances to every row, from the index's copy.
         let st = t.loaded_index()?;
-        (to_hits(st.hnsw.exact_search(q, k, None)), false)
+        (to_hits(st.hnsw.exact_search(q, kx, None)), false)
     } else {
         let st = t.loaded_index()?;
-        let mut found = st.hnsw.search(q, k, ef, &mut st.scratch, None);
+        let mut found = st.hnsw.search(q, kw, ef, &mut st.scratch, None);
         if found.len() < k.min(n) {
             // Part of the graph was out of the walk's reach: answer exactly.
-            found = st.hnsw.exact_search(q, k, None);
+            found = st.hnsw.exact_search(q, kx, None);
         }
         (to_hits(found), true)
     };
+    if quantized {
+        return Ok((rerank::rerank_hits(t, q, hits, k)?, use_graph));
+    }
     Ok((hits, use_graph))
 }
 
@@ -354,11 +366,12 @@ fn filtered_knn(
     t: &mut VecTable,
     filters: &[(&super::plan::Filter, Bound)],
     q: &[f32],
-    k: usize,
+    // k, and the pools a walk and an exact pass return (k unless quantized)
+    (k, kw, kx): (usize, usize, usize),
     ef: usize,
     small_table: bool,
 ) -> Result<(Vec<Hit>, bool)> {
-    if let Some(r) = in_index_knn(t, filters, q, k, ef, small_table)? {
+    if let Some(r) = in_index_knn(t, filters, q, (k, kw, kx), ef, small_table)? {
         return Ok(r);
     }
     t.life_stats(|s| s.filters_sql += 1);
@@ -374,13 +387,13 @@ fn filtered_knn(
         let two_hop = two_hop(count, n);
         let found = st
             .hnsw
-            .search_with(q, k, ef, &mut st.scratch, Some(&admit), two_hop);
+            .search_with(q, kw, ef, &mut st.scratch, Some(&admit), two_hop);
         if found.len() >= k.min(count) {
             return Ok((to_hits(found), true));
         }
     }
     let pq = st.hnsw.prepare_query(q);
-    Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, k)), false))
+    Ok((to_hits(st.hnsw.exact_over(&pq, &set.slots, kx)), false))
 }
 
 /// The terms compiled for evaluation on the index's metadata cells, with the
@@ -861,7 +874,8 @@ fn in_index_knn(
     t: &mut VecTable,
     filters: &[(&super::plan::Filter, Bound)],
     q: &[f32],
-    k: usize,
+    // k, and the pools a walk and an exact pass return (k unless quantized)
+    (k, kw, kx): (usize, usize, usize),
     ef: usize,
     small_table: bool,
 ) -> Result<Option<(Vec<Hit>, bool)>> {
@@ -897,10 +911,10 @@ fn in_index_knn(
                 slots: Vec::new(),
             };
             let admit = |slot: u32| set.has(slot);
-            found = h.search_with(q, k, ef, &mut scratch, Some(&admit), true);
+            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), true);
         } else {
             let admit = |slot: u32| m.admits(slot);
-            found = h.search_with(q, k, ef, &mut scratch, Some(&admit), false);
+            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), false);
         }
         graph = found.len() >= k;
     }
@@ -912,7 +926,7 @@ fn in_index_knn(
         match matching_slots(&m, filters, src) {
             Ok(slots) => {
                 let pq = h.prepare_query(q);
-                found = h.exact_over(&pq, &slots, k);
+                found = h.exact_over(&pq, &slots, kx);
             }
             Err(err) => result = Err(err),
         }

@@ -137,6 +137,7 @@ pub fn config_json(cfg: &TableConfig) -> String {
         "ef_construction": cfg.ef_construction,
         "ef_search": cfg.ef_search,
         "exact_threshold": cfg.exact_threshold,
+        "quantize": cfg.quantize.name(),
         "columns": cols,
     })
     .to_string()

@@ -152,6 +152,7 @@ pub fn params(cfg: &TableConfig, seed: i64) -> Params {
         m: cfg.m,
         ef_construction: cfg.ef_construction,
         seed: seed as u64,
+        quantize: cfg.quantize,
     }
 }
 

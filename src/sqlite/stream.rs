@@ -14,14 +14,26 @@
 //! later batch finds closer than a row already sent is skipped (ordering is
 //! SQLite's contract once the table says it consumes ORDER BY distance) and
 //! counted in `veclite_info` (`stream_skips`).
+//!
+//! Over a quantized index the walk's distances are those of the int8 codes: each
+//! batch (and the exact pass) is re-ranked with exact distances by the caller's
+//! `rescore` (see rerank.rs) before the nearest quarter goes out, so the rows go
+//! out in non-decreasing *exact* distance and the skip rule compares exact
+//! distances.
 
 use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::filterset::FilterSet;
+use crate::error::Result;
 use crate::hnsw::{Hnsw, Scratch};
 use crate::topk::Hit;
+
+/// Gives candidates `(distance, rowid)` their exact distances, drops rows that
+/// no longer exist and sorts them nearest first (called only for a quantized
+/// index).
+pub type Rescore<'a> = &'a mut dyn FnMut(&mut Vec<(f32, i64)>) -> Result<()>;
 
 /// First batch breadth (at least the table's ef_search).
 const FIRST_EF: usize = 64;
@@ -40,6 +52,8 @@ pub struct Stream {
     buf: VecDeque<Hit>,
     /// The exact pass ran: nothing is left after `buf`.
     finished: bool,
+    /// The next refill is the exact pass (a small table).
+    exact_next: bool,
     pub skips: u64,
     scratch: Scratch,
 }
@@ -53,7 +67,7 @@ impl Stream {
         ef_search: usize,
         exact_from_start: bool,
     ) -> Stream {
-        let mut s = Stream {
+        Stream {
             hnsw,
             q,
             filter,
@@ -63,21 +77,19 @@ impl Stream {
             last: f32::NEG_INFINITY,
             buf: VecDeque::new(),
             finished: false,
+            exact_next: exact_from_start,
             skips: 0,
             scratch: Scratch::default(),
-        };
-        if exact_from_start {
-            s.exact_pass();
         }
-        s
     }
 
-    /// The next row, or None at the end.
-    pub fn peek(&mut self) -> Option<Hit> {
+    /// The next row, or None at the end. `rescore` re-ranks candidates of a
+    /// quantized index.
+    pub fn peek(&mut self, rescore: Rescore<'_>) -> Result<Option<Hit>> {
         while self.buf.is_empty() && !self.finished {
-            self.refill();
+            self.refill(rescore)?;
         }
-        self.buf.front().copied()
+        Ok(self.buf.front().copied())
     }
 
     pub fn advance(&mut self) {
@@ -108,11 +120,10 @@ impl Stream {
         }
     }
 
-    fn refill(&mut self) {
+    fn refill(&mut self, rescore: Rescore<'_>) -> Result<()> {
         let n = self.candidates();
-        if self.ef.saturating_mul(EXACT_AFTER) >= n || self.hnsw.is_empty() {
-            self.exact_pass();
-            return;
+        if self.exact_next || self.ef.saturating_mul(EXACT_AFTER) >= n || self.hnsw.is_empty() {
+            return self.exact_pass(rescore);
         }
         let ef = self.ef;
         let found = {
@@ -123,6 +134,11 @@ impl Stream {
             self.hnsw
                 .search_with(&self.q, ef, ef, &mut self.scratch, admit_ref, self.two_hop)
         };
+        let mut found = found;
+        // (a quantized index's walk ranks by code distance)
+        if self.hnsw.quantized() {
+            rescore(&mut found)?;
+        }
         // A walk that found fewer than it could hold reached all it can: the rest
         // (out of the walk's reach) comes from the exact pass.
         if found.len() < ef {
@@ -132,17 +148,25 @@ impl Stream {
             self.send(&found[..found.len() / 4]);
             self.ef = ef.saturating_mul(2);
         }
+        Ok(())
     }
 
-    fn exact_pass(&mut self) {
-        let all = match &self.filter {
+    /// Every remaining candidate in order (under int8: every candidate's exact
+    /// distance, read from the rows table).
+    fn exact_pass(&mut self, rescore: Rescore<'_>) -> Result<()> {
+        let mut all = match &self.filter {
             Some(f) => {
                 let pq = self.hnsw.prepare_query(&self.q);
                 self.hnsw.exact_over(&pq, &f.slots, f.slots.len())
             }
             None => self.hnsw.exact_search(&self.q, self.hnsw.len(), None),
         };
+        if self.hnsw.quantized() {
+            all.retain(|(_, r)| !self.sent.contains(r));
+            rescore(&mut all)?;
+        }
         self.send(&all);
         self.finished = true;
+        Ok(())
     }
 }
