@@ -5,7 +5,7 @@ CREATE TABLE queries(id INTEGER, text TEXT, vec TEXT);
 .import target/demo/glosses.tsv staging
 .import target/demo/queries.tsv queries
 CREATE VIRTUAL TABLE glosses USING veclite(embedding float[384], gloss text, pos text, distance = cosine);
-INSERT INTO glosses(rowid, embedding, gloss, pos) SELECT id, vec, gloss, pos FROM staging;
+.read target/demo/load.sql
 DROP TABLE staging;
 .mode box
 .print '== veclite' 

@@ -116,7 +116,7 @@ elif ! "$sys_py" -m venv "$venv" >"$work/venv.log" 2>&1; then
   fail "$sys_py -m venv (Debian/Ubuntu: apt-get install python3-venv)"
 else
   step "pip install $(basename "$wheel") into a venv of $sys_py" pip_install "$py" "$wheel"
-  step "pip install numpy apsw datasette sqlite-utils" pip_install "$py" numpy apsw datasette sqlite-utils
+  step "pip install numpy apsw datasette sqlite-utils tqdm" pip_install "$py" numpy apsw datasette sqlite-utils tqdm
   step "the wheel's veclite.so is stripped and exports sqlite3_veclite_init" bash -c '
     so=$("$1" -c "import sqlite_veclite; print(sqlite_veclite.loadable_path())") &&
     ! readelf -S "$so" | grep -q "\.debug_" && nm -D --defined-only "$so" | grep -q " sqlite3_veclite_init$" &&
@@ -124,6 +124,8 @@ else
   step "smoke test: stdlib sqlite3" "$py" python/tests/smoke_test.py stdlib
   step "smoke test: apsw" "$py" python/tests/smoke_test.py apsw
   step "smoke test: stdlib sqlite3 and apsw in one process" "$py" python/tests/smoke_test.py both
+  step "bulk_insert: stdlib sqlite3 (tqdm, a stand-in, none)" "$py" python/tests/bulk_test.py stdlib
+  step "bulk_insert: apsw (tqdm, a stand-in, none)" "$py" python/tests/bulk_test.py apsw
 
   echo "== Datasette (immutable database, --load-extension, JSON API)"
   ddir=$work/datasette

@@ -13,23 +13,26 @@ use super::{Hnsw, Params, Scratch};
 const SEQUENTIAL_START: usize = 1024;
 const MAX_BATCH: usize = 4096;
 
-/// Rows per thread in one parallel step of a batch's neighbour searches; `stop` is
-/// asked between steps (a step is some milliseconds of work).
+/// Rows per thread in one parallel step of a batch's neighbour searches; `hook` is
+/// called between steps (a step is some milliseconds of work).
 const STEP_PER_THREAD: usize = 32;
-/// Rows between two `stop` calls where the work runs on the calling thread.
+/// Rows between two `hook` calls where the work runs on the calling thread.
 const SEQUENTIAL_CHECK: usize = 32;
 
 pub fn build_parallel(p: Params, rows: &[(i64, Vec<f32>)]) -> Hnsw {
-    build_parallel_until(p, rows, &mut || false).expect("never stopped")
+    build_parallel_until(p, rows, &mut |_| false).expect("never stopped")
 }
 
-/// [`build_parallel`], asking `stop` every few milliseconds of work (always on the
-/// calling thread, between parallel steps, so no worker runs once it said yes):
-/// None when it did.
+/// [`build_parallel`], calling `hook(done)` every few milliseconds of work (always
+/// on the calling thread, between parallel steps, so no worker runs once it said
+/// yes): `done` is how many rows have found their place in the graph so far (it
+/// only grows, and the last call before a completed build has all of them); the
+/// build stops, returning None, when the hook returns true. The hook is both the
+/// progress report and the abort check: the caller decides what either means.
 pub fn build_parallel_until(
     p: Params,
     rows: &[(i64, Vec<f32>)],
-    stop: &mut dyn FnMut() -> bool,
+    hook: &mut dyn FnMut(usize) -> bool,
 ) -> Option<Hnsw> {
     let mut h = Hnsw::new(p);
     h.set_journaling(false);
@@ -37,7 +40,7 @@ pub fn build_parallel_until(
     let mut sc = Scratch::default();
     let first = rows.len().min(SEQUENTIAL_START);
     for (k, (r, v)) in rows[..first].iter().enumerate() {
-        if k % SEQUENTIAL_CHECK == 0 && stop() {
+        if k % SEQUENTIAL_CHECK == 0 && hook(k) {
             return None;
         }
         h.insert(*r, v, &mut sc);
@@ -48,10 +51,10 @@ pub fn build_parallel_until(
         let b = (h.len() / 8).clamp(64, MAX_BATCH).min(rows.len() - i);
         let batch = &rows[i..i + b];
         // Every plan of the batch is made against the graph as it stood before it,
-        // in steps, so `stop` is heard within one step.
+        // in steps, so `hook` is heard within one step.
         let mut plans = Vec::with_capacity(b);
         for chunk in batch.chunks(step) {
-            if stop() {
+            if hook(i + plans.len()) {
                 return None;
             }
             let hr = &h;
@@ -62,12 +65,15 @@ pub fn build_parallel_until(
             );
         }
         for (k, plan) in plans.into_iter().enumerate() {
-            if k % (8 * SEQUENTIAL_CHECK) == 0 && stop() {
+            if k % (8 * SEQUENTIAL_CHECK) == 0 && hook(i + b) {
                 return None;
             }
             h.apply_insert(plan);
         }
         i += b;
+    }
+    if hook(rows.len()) {
+        return None;
     }
     h.set_journaling(true);
     h.commit();

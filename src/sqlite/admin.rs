@@ -10,7 +10,83 @@ use crate::distance;
 use crate::error::{Error, Result};
 
 /// `veclite_info('t')` / `veclite_info('schema.t')`: JSON about a veclite table.
+///
+/// While a `veclite_rebuild` of the table runs on another connection of the
+/// process, a `rebuild` object shows its progress, from the registry (process
+/// memory). When the tables cannot be read because that writer holds its lock
+/// (SQLITE_BUSY under a rollback journal), the answer is the progress alone:
+/// `table`, `schema`, `rebuild` and `"locked": true`.
 pub fn table_info(db: Db, name: &str) -> Result<String> {
+    match table_info_map(db, name) {
+        Ok(mut info) => {
+            let schema = info["schema"].as_str().unwrap_or_default().to_string();
+            let table = info["table"].as_str().unwrap_or_default().to_string();
+            if let Some(r) = rebuild_json(db, &schema, &table) {
+                info.insert("rebuild".into(), r);
+            }
+            Ok(serde_json::Value::Object(info).to_string())
+        }
+        Err(e) if is_busy(&e) => {
+            let Some((schema, table, r)) = running_rebuild_by_name(db, name) else {
+                return Err(e);
+            };
+            Ok(
+                serde_json::json!({"table": table, "schema": schema, "rebuild": r, "locked": true})
+                    .to_string(),
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_busy(e: &Error) -> bool {
+    // SQLITE_BUSY and SQLITE_LOCKED, extended codes included.
+    matches!(e, Error::Sqlite { code, .. } if matches!(code & 0xff, 5 | 6))
+}
+
+/// The `rebuild` object of a rebuild of `schema.table` running in the process.
+fn rebuild_json(db: Db, schema: &str, table: &str) -> Option<serde_json::Value> {
+    let key = super::registry::key(db, schema, table)?;
+    let (done, total, phase, ms) = super::registry::rebuild_progress(&key)?.snapshot();
+    Some(serde_json::json!({
+        "rows_done": done,
+        "rows_total": total,
+        "phase": phase.name(),
+        "started_ms_ago": ms,
+    }))
+}
+
+/// Finds a running rebuild by the name given to `veclite_info` without reading any
+/// table (the schema list is the connection's own): (schema, table, rebuild).
+fn running_rebuild_by_name(db: Db, name: &str) -> Option<(String, String, serde_json::Value)> {
+    let (schema, table) = match split_name(name) {
+        Some((schema, table, _)) => (schema, table),
+        None => (None, name.to_string()),
+    };
+    let schemas: Vec<String> = match schema {
+        Some(s) => vec![s],
+        None => {
+            let mut all = Vec::new();
+            if let Ok(mut st) =
+                db.prepare("SELECT name FROM pragma_database_list ORDER BY seq", false)
+            {
+                while let Ok(true) = st.step() {
+                    all.push(String::from_utf8_lossy(st.column_bytes(0)).into_owned());
+                }
+            }
+            if all.is_empty() {
+                all.push("main".into());
+            }
+            all
+        }
+    };
+    schemas.into_iter().find_map(|s| {
+        let r = rebuild_json(db, &s, &table)?;
+        Some((s, table.clone(), r))
+    })
+}
+
+fn table_info_map(db: Db, name: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
     let (schema, table) = resolve_table(db, name, "veclite_info")?;
     let names = Names { schema, table };
     let mut st = db.prepare(
@@ -177,7 +253,7 @@ pub fn table_info(db: Db, name: &str) -> Result<String> {
         ((stats.last_load_ms * 1000.0).round() / 1000.0).into(),
     );
     info.insert("simd".into(), distance::kernels().name.into());
-    Ok(serde_json::Value::Object(info).to_string())
+    Ok(info)
 }
 
 /// Reads a table's configuration back from its `T_config` (for functions, which

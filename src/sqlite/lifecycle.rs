@@ -271,6 +271,19 @@ impl Lifecycle {
             quote_ident(&store.cfg.vector_name),
             store.names.q("rows")
         );
+        // Other connections of the process see the rebuild's progress in
+        // veclite_info, from the registry (none when the index is private: no other
+        // connection can reach this table then).
+        let progress = super::registry::key(store.db, &store.names.schema, &store.names.table)
+            .map(|k| super::registry::start_rebuild(&k));
+        if let Some(g) = &progress {
+            let mut st = store.db.prepare(
+                &format!("SELECT count(*) FROM {}", store.names.q("rows")),
+                false,
+            )?;
+            st.step()?;
+            g.progress().set_total(st.column_i64(0).max(0) as usize);
+        }
         let mut st = store.db.prepare(&sql, false)?;
         // sqlite3_interrupt stops the rebuild within milliseconds, the parallel
         // build included; nothing has been written then (the statement fails).
@@ -296,16 +309,35 @@ impl Lifecycle {
                 )));
             }
             rows.push((rowid, v));
-            if rows.len().is_multiple_of(1024) && poll.interrupted() {
-                return Err(super::ffi::interrupted());
+            if rows.len().is_multiple_of(1024) {
+                if let Some(g) = &progress {
+                    g.progress().set_done(rows.len());
+                }
+                if poll.interrupted() {
+                    return Err(super::ffi::interrupted());
+                }
             }
         }
         drop(st);
-        let mut h =
-            crate::hnsw::builder::build_parallel_until(params(store.cfg, seed), &rows, &mut || {
+        if let Some(g) = &progress {
+            g.progress().set_total(rows.len());
+            g.progress().set_done(0);
+            g.progress().set_phase(super::registry::Phase::Building);
+        }
+        let mut h = crate::hnsw::builder::build_parallel_until(
+            params(store.cfg, seed),
+            &rows,
+            &mut |done| {
+                if let Some(g) = &progress {
+                    g.progress().set_done(done);
+                }
                 poll.interrupted()
-            })
-            .ok_or_else(super::ffi::interrupted)?;
+            },
+        )
+        .ok_or_else(super::ffi::interrupted)?;
+        if let Some(g) = &progress {
+            g.progress().set_phase(super::registry::Phase::Writing);
+        }
         h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
         let n = h.len();

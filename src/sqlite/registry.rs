@@ -16,12 +16,18 @@
 //!   commit: the tag's random token cannot be read from the file by anyone else
 //!   until that commit lands, so readers never see uncommitted state and a reader
 //!   that reads the new generation right after the commit finds it published).
+//! * A running `veclite_rebuild` of the table leaves its [`Rebuild`] progress here
+//!   (atomics the rebuilding connection updates without the lock), so `veclite_info`
+//!   on another connection reads it from memory, with no SQL: under a rollback
+//!   journal the writer's lock may keep it from reading the tables at all.
 //! * The registry lock is held only to look up or publish; searches hold none.
 //!   Loading is serialised per key ([`loading`]), so connections that miss the same
 //!   version together load it once: the others wait for it and then find it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+use std::time::Instant;
 
 use super::ffi::Db;
 use crate::hnsw::{Hnsw, Tag};
@@ -41,6 +47,109 @@ struct Entry {
     /// A second connection has taken a version of this index: from then on
     /// writers keep the committed version for others (see `is_shared`).
     shared: bool,
+    /// The rebuild running on this table, if any (one writer per file: at most one).
+    rebuild: Option<Arc<Rebuild>>,
+}
+
+/// The progress of a running rebuild: rows read from the rows table, then rows
+/// placed in the graph (`rows_done` of `rows_total`), then the graph being written.
+pub struct Rebuild {
+    started: Instant,
+    rows_total: AtomicU64,
+    rows_done: AtomicU64,
+    phase: AtomicU8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading the rows (`rows_done` counts rows read).
+    Reading = 0,
+    /// Building the graph (`rows_done` counts rows placed).
+    Building = 1,
+    /// Writing the graph to the shadow tables (`rows_done` = `rows_total`).
+    Writing = 2,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Reading => "reading",
+            Phase::Building => "building",
+            Phase::Writing => "writing",
+        }
+    }
+}
+
+impl Rebuild {
+    pub fn set_total(&self, n: usize) {
+        self.rows_total.store(n as u64, Ordering::Relaxed);
+    }
+    pub fn set_done(&self, n: usize) {
+        self.rows_done.store(n as u64, Ordering::Relaxed);
+    }
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::Relaxed);
+    }
+    /// (rows_done, rows_total, phase, milliseconds since the start).
+    pub fn snapshot(&self) -> (u64, u64, Phase, u64) {
+        let phase = match self.phase.load(Ordering::Relaxed) {
+            0 => Phase::Reading,
+            1 => Phase::Building,
+            _ => Phase::Writing,
+        };
+        (
+            self.rows_done.load(Ordering::Relaxed),
+            self.rows_total.load(Ordering::Relaxed),
+            phase,
+            self.started.elapsed().as_millis() as u64,
+        )
+    }
+}
+
+/// Shows a rebuild's progress in the registry while it lives; dropping it (the
+/// rebuild finished, failed or was interrupted) takes the progress away again.
+pub struct RebuildGuard {
+    key: Key,
+    progress: Arc<Rebuild>,
+}
+
+impl RebuildGuard {
+    pub fn progress(&self) -> &Rebuild {
+        &self.progress
+    }
+}
+
+impl Drop for RebuildGuard {
+    fn drop(&mut self) {
+        if let Some(e) = registry().get_mut(&self.key) {
+            if e.rebuild
+                .as_ref()
+                .is_some_and(|r| Arc::ptr_eq(r, &self.progress))
+            {
+                e.rebuild = None;
+            }
+        }
+    }
+}
+
+/// Starts showing a rebuild of `key`'s table (until the guard is dropped).
+pub fn start_rebuild(key: &Key) -> RebuildGuard {
+    let progress = Arc::new(Rebuild {
+        started: Instant::now(),
+        rows_total: AtomicU64::new(0),
+        rows_done: AtomicU64::new(0),
+        phase: AtomicU8::new(Phase::Reading as u8),
+    });
+    registry().entry(key.clone()).or_default().rebuild = Some(progress.clone());
+    RebuildGuard {
+        key: key.clone(),
+        progress,
+    }
+}
+
+/// The progress of the rebuild running on `key`'s table, if one is.
+pub fn rebuild_progress(key: &Key) -> Option<Arc<Rebuild>> {
+    registry().get(key).and_then(|e| e.rebuild.clone())
 }
 
 impl Entry {
@@ -137,6 +246,9 @@ pub fn sweep() {
     let mut reg = registry();
     reg.retain(|_, e| {
         e.prune();
-        !e.versions.is_empty() || Arc::strong_count(&e.loading) > 1 || e.shared
+        !e.versions.is_empty()
+            || Arc::strong_count(&e.loading) > 1
+            || e.shared
+            || e.rebuild.is_some()
     });
 }

@@ -2,7 +2,10 @@
 """veclite_rebuild stops when the connection is interrupted: sqlite3_interrupt (from
 another thread) during a rebuild of 10,000 x 384-d rows makes it fail with
 "interrupted" within 100 ms, the parallel workers stop (no CPU used afterwards), and
-the table is as it was (same generation, same answers, veclite_check ok). Run with
+the table is as it was (same generation, same answers, veclite_check ok). The same
+for a long `INSERT INTO t SELECT ... FROM src` (5,000 rows onto the table's 5,000:
+SQLite itself checks the flag between rows, so it stops after the row being
+inserted; the statement's rollback restores the index). Run with
 Debian's python3 (stdlib sqlite3 3.40: no sqlite3_is_interrupted, veclite polls a
 nested statement) and with apsw (3.5x: sqlite3_is_interrupted):
 
@@ -112,11 +115,81 @@ def main():
             failures.append("the table changed (generation %s -> %s) or veclite_check says %r" % (before[0], after[0], check))
     print("veclite_rebuild of %d rows under %s (SQLite %s): %.2f s uninterrupted" % (n, driver, version, full))
     print("\n".join(lines))
+    lines = insert_select(c, driver, errors, raw, n, failures)
+    print("\n".join(lines))
     for f in failures:
         print("FAIL " + f)
     if failures:
         sys.exit(1)
     print("rebuild interrupt (%s): ok" % driver)
+
+
+def insert_select(c, driver, errors, raw, n, failures):
+    """INSERT INTO t SELECT of n rows from an ordinary table, interrupted at 10, 50
+    and 80% of its uninterrupted time and inside BEGIN: returns within LIMIT_S, the
+    table unchanged. Returns the report lines."""
+    c.execute("CREATE TABLE src(id INTEGER PRIMARY KEY, v BLOB)")
+    c.execute("BEGIN")
+    c.executemany("INSERT INTO src VALUES (?, ?)", (
+        (100000 + i, struct.pack("<%df" % D, *struct.unpack_from("<%de" % D, raw, i * 2 * D))) for i in range(n)))
+    c.execute("COMMIT")
+    sql = "INSERT INTO t(rowid, embedding) SELECT id, v FROM src"
+    # the uninterrupted time, in a transaction rolled back afterwards
+    c.execute("BEGIN")
+    t0 = time.perf_counter()
+    c.execute(sql)
+    full = time.perf_counter() - t0
+    c.execute("ROLLBACK")
+    before = state(c)
+    rows = c.execute("SELECT count(*) FROM t").fetchone()[0]
+    lines = ["INSERT INTO t SELECT of %d rows onto %d: %.2f s uninterrupted" % (n, rows, full)]
+    for frac, in_txn in ((0.1, False), (0.5, False), (0.8, False), (0.5, True)):
+        at = {}
+        if in_txn:
+            c.execute("BEGIN")
+            c.execute("INSERT INTO t(rowid, embedding) SELECT 200000, embedding FROM t WHERE rowid = 1")
+
+        def interrupt():
+            time.sleep(full * frac)
+            at["t"] = time.perf_counter()
+            c.interrupt()
+
+        th = threading.Thread(target=interrupt)
+        th.start()
+        try:
+            c.execute(sql)
+            th.join()
+            lines.append("  interrupt at %.0f%% (%.2f s): the INSERT had finished" % (100 * frac, full * frac))
+            if in_txn:
+                c.execute("ROLLBACK")
+            else:
+                c.execute("DELETE FROM t WHERE rowid >= 100000")
+                before = state(c)  # same rows, a new generation
+            continue
+        except errors as e:
+            done = time.perf_counter()
+            if "interrupt" not in str(e):
+                failures.append("INSERT ... SELECT failed with %r, not 'interrupted'" % (e,))
+        th.join()
+        latency = done - at["t"]
+        autocommit = c.getautocommit() if driver == "apsw" else not c.in_transaction
+        if in_txn and not autocommit:
+            failures.append("the transaction is still open after the interrupted INSERT")
+            c.execute("ROLLBACK")
+        after = state(c)
+        count = c.execute("SELECT count(*) FROM t").fetchone()[0]
+        check = c.execute("SELECT veclite_check('t')").fetchone()[0]
+        lines.append("  interrupt at %.0f%% (%.2f s)%s: returned %.1f ms later; rows %d -> %d; table unchanged: %s; "
+                     "veclite_check: %s" % (100 * frac, full * frac, ", inside BEGIN after an INSERT (rolled back: %s)"
+                                            % autocommit if in_txn else "", latency * 1000, rows, count,
+                                            after == before, check))
+        if latency > LIMIT_S:
+            failures.append("INSERT ... SELECT returned %.0f ms after the interrupt (limit %.0f ms)"
+                            % (latency * 1000, LIMIT_S * 1000))
+        if after != before or count != rows or check != "ok":
+            failures.append("the interrupted INSERT changed the table (%d -> %d rows, same answers: %s) or veclite_check "
+                            "says %r" % (rows, count, after == before, check))
+    return lines
 
 
 if __name__ == "__main__":
