@@ -111,7 +111,15 @@ def main():
             failures.append("returned %.0f ms after the interrupt (limit %.0f ms)" % (latency * 1000, LIMIT_S * 1000))
         if cpu > 0.05:
             failures.append("%.0f ms of CPU in the 200 ms after the rebuild returned: workers still running" % (cpu * 1000))
-        if after != before or check != "ok":
+        # The one window where SQLite reports the interrupt after the fact: the
+        # function's write commits on its own as it returns (no transaction open),
+        # and the outer SELECT then fails on the flag still set. The rebuild is
+        # then whole and committed: same answers, a new generation, check ok.
+        committed = not in_txn and after[0] != before[0] and after[1] == before[1] and check == "ok"
+        if committed:
+            lines.append("    (the rebuild had committed as the interrupt came: a new generation, same answers)")
+            before = after
+        elif after != before or check != "ok":
             failures.append("the table changed (generation %s -> %s) or veclite_check says %r" % (before[0], after[0], check))
     print("veclite_rebuild of %d rows under %s (SQLite %s): %.2f s uninterrupted" % (n, driver, version, full))
     print("\n".join(lines))
