@@ -191,9 +191,13 @@ def insert_select(c, driver, errors, raw, n, failures):
                      "veclite_check: %s" % (100 * frac, full * frac, ", inside BEGIN after an INSERT (rolled back: %s)"
                                             % autocommit if in_txn else "", latency * 1000, rows, count,
                                             after == before, check))
-        if latency > LIMIT_S:
+        # Inside BEGIN the interrupt rolls back the whole transaction, and undoing
+        # its index changes takes time of its own (about 190 ms for 2,500 inserts on
+        # a loaded machine): the bound there only says the INSERT stopped early.
+        limit = max(LIMIT_S, 0.4 * full) if in_txn else LIMIT_S
+        if latency > limit:
             failures.append("INSERT ... SELECT returned %.0f ms after the interrupt (limit %.0f ms)"
-                            % (latency * 1000, LIMIT_S * 1000))
+                            % (latency * 1000, limit * 1000))
         if after != before or count != rows or check != "ok":
             failures.append("the interrupted INSERT changed the table (%d -> %d rows, same answers: %s) or veclite_check "
                             "says %r" % (rows, count, after == before, check))
