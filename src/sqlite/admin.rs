@@ -246,6 +246,10 @@ fn table_info_map(db: Db, name: &str) -> Result<serde_json::Map<String, serde_js
     info.insert("metadata_bytes".into(), meta_bytes.into());
     info.insert("metadata_columns_loaded".into(), meta_loaded.into());
     info.insert("column_loads".into(), stats.column_loads.into());
+    info.insert(
+        "last_column_load_ms".into(),
+        ((stats.last_column_load_ms * 1000.0).round() / 1000.0).into(),
+    );
     info.insert("index_loads".into(), stats.loads.into());
     info.insert("index_catch_ups".into(), stats.catch_ups.into());
     info.insert(
