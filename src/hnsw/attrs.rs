@@ -22,8 +22,13 @@ use super::Hnsw;
 pub const PREFIX: usize = 32;
 
 /// A text or blob value: whole if it is at most [`PREFIX`] bytes, else its prefix.
+/// One pointer wide, so a [`Cell`] takes 16 bytes and a pass over a column reads
+/// half as much memory as with the length inline.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Bytes {
+pub struct Bytes(Box<BytesInner>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct BytesInner {
     len: u32,
     data: Box<[u8]>,
 }
@@ -31,37 +36,41 @@ pub struct Bytes {
 impl Bytes {
     pub fn new(b: &[u8]) -> Bytes {
         let keep = b.len().min(PREFIX);
-        Bytes {
+        Bytes(Box::new(BytesInner {
             len: b.len().min(u32::MAX as usize) as u32,
             data: b[..keep].into(),
-        }
+        }))
     }
     /// The whole value, however long (a value compared with the cells, or a
     /// stored value read back).
     pub fn whole(b: &[u8]) -> Bytes {
-        Bytes {
+        Bytes(Box::new(BytesInner {
             len: b.len().min(u32::MAX as usize) as u32,
             data: b.into(),
-        }
+        }))
     }
     /// The bytes held: the whole value, or its first [`PREFIX`] bytes.
     #[inline]
     pub fn held(&self) -> &[u8] {
-        &self.data
+        &self.0.data
     }
     /// The value's length in bytes.
     #[inline]
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.0.len as usize
     }
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.len == 0
     }
     /// Whether only a prefix is held.
     #[inline]
     pub fn truncated(&self) -> bool {
-        self.data.len() < self.len as usize
+        self.0.data.len() < self.0.len as usize
+    }
+    /// Heap bytes it owns.
+    fn heap_bytes(&self) -> usize {
+        size_of::<BytesInner>() + self.0.data.len()
     }
 }
 
@@ -76,10 +85,13 @@ pub enum Cell {
     Blob(Bytes),
 }
 
+// A cell is two words: a pass over a column reads 16 bytes a row.
+const _: () = assert!(size_of::<Cell>() == 16);
+
 impl Elem for Cell {
     fn heap_bytes(&self) -> usize {
         match self {
-            Cell::Text(b) | Cell::Blob(b) => b.data.len(),
+            Cell::Text(b) | Cell::Blob(b) => b.heap_bytes(),
             _ => 0,
         }
     }

@@ -16,7 +16,7 @@ use super::config::quote_ident;
 use super::ffi::{OwnedValue, Value, ValueType};
 use super::filterset::FilterSet;
 use super::predicate::{
-    cast_for, eval_all, stored_cell, whole_cell, Affinity, Cast, Coll, Term, Tri,
+    cast_for, eval_all, int_range, stored_cell, whole_cell, Affinity, Cast, Coll, Term, Tri,
 };
 use super::rerank;
 use super::vtab::VecTable;
@@ -676,9 +676,20 @@ impl<'a> Matcher<'a> {
                 let lead_col = self.terms[lead].column;
                 let same: Vec<&Term> = self.terms.iter().filter(|t| t.column == lead_col).collect();
                 let alone = same.len() == self.terms.len();
+                let range = int_range(&same);
                 let mut s = 0u32;
                 for chunk in col.slices() {
                     for c in chunk {
+                        if let (Some((lo, hi)), CellValue::Int(x)) = (range, c) {
+                            if (lo..=hi).contains(x)
+                                && self.h.searchable(s)
+                                && (alone || self.test(s))
+                            {
+                                out.push(s);
+                            }
+                            s += 1;
+                            continue;
+                        }
                         let mut r = Tri::Yes;
                         for t in &same {
                             match t.eval(c) {

@@ -309,6 +309,27 @@ impl Term {
 }
 
 #[inline]
+/// The terms (all on one column) as one inclusive INTEGER range, when each is
+/// `=`, `<`, `<=`, `>` or `>=` with an INTEGER value: on an INTEGER cell they hold
+/// exactly when the value is in the range (a pass over a column tests two bounds).
+pub fn int_range(terms: &[&Term]) -> Option<(i64, i64)> {
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    for t in terms {
+        match t.ints.as_ref()? {
+            IntTest::Eq(v) => {
+                lo = lo.max(*v);
+                hi = hi.min(*v);
+            }
+            IntTest::Ge(v) => lo = lo.max(*v),
+            IntTest::Gt(v) => lo = lo.max(v.checked_add(1)?),
+            IntTest::Le(v) => hi = hi.min(*v),
+            IntTest::Lt(v) => hi = hi.min(v.checked_sub(1)?),
+            IntTest::Ne(_) | IntTest::In(_) => return None,
+        }
+    }
+    Some((lo, hi))
+}
+
 fn tri(b: bool) -> Tri {
     if b {
         Tri::Yes
