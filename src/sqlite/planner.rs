@@ -258,25 +258,7 @@ fn filter_set(
         t.life.filter_cache.push(entry);
         return Ok(set);
     }
-    let combos = Combos::new(filters);
-    let mut rowids: Vec<i64> = Vec::new();
-    if !combos.is_empty() {
-        for c in 0..combos.count() {
-            let (sql, binds) = combos.sql(t, "rowid", filters, c);
-            let mut stmt = t.take_stmt(&sql)?;
-            let r = (|| -> Result<()> {
-                for (i, b) in binds.iter().enumerate() {
-                    b.bind(&mut stmt, i + 1)?;
-                }
-                while stmt.step()? {
-                    rowids.push(stmt.column_i64(0));
-                }
-                Ok(())
-            })();
-            t.put_stmt(sql, stmt);
-            r?;
-        }
-    }
+    let rowids = sql_rowids(t, filters)?;
     let table = t.names.table.clone();
     let st = t.loaded_index()?;
     let n = st.hnsw.n_slots();
@@ -284,9 +266,7 @@ fn filter_set(
     let mut slots = Vec::with_capacity(rowids.len());
     for r in rowids {
         let Some(s) = st.hnsw.slot_of(r) else {
-            return Err(Error::corrupt(format!(
-                "veclite: table {table}: row {r} has no graph node; run SELECT veclite_rebuild('{table}')"
-            )));
+            return Err(no_node(&table, r));
         };
         let (w, b) = (s as usize / 64, s as usize % 64);
         if bits[w] >> b & 1 == 0 {
@@ -772,13 +752,19 @@ fn index_friendly(t: &VecTable, f: &super::plan::Filter) -> bool {
 fn term_rowids(t: &mut VecTable, of: &[(&super::plan::Filter, &Bound)]) -> Result<Vec<i64>> {
     let one: Vec<(&super::plan::Filter, Bound)> =
         of.iter().map(|(f, b)| (*f, clone_bound(b))).collect();
-    let combos = Combos::new(&one);
+    sql_rowids(t, &one)
+}
+
+/// The rowids of the rows table matching `filters`, through SQL (one statement per
+/// combination of IN-list chunks).
+fn sql_rowids(t: &mut VecTable, filters: &[(&super::plan::Filter, Bound)]) -> Result<Vec<i64>> {
+    let combos = Combos::new(filters);
     let mut rowids = Vec::new();
     if combos.is_empty() {
         return Ok(rowids);
     }
     for c in 0..combos.count() {
-        let (sql, binds) = combos.sql(t, "rowid", &one, c);
+        let (sql, binds) = combos.sql(t, "rowid", filters, c);
         let mut stmt = t.take_stmt(&sql)?;
         let r = (|| -> Result<()> {
             for (i, b) in binds.iter().enumerate() {

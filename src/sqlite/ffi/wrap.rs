@@ -411,8 +411,14 @@ impl Stmt {
         // SAFETY: as above.
         unsafe { api!(self.db.api, column_int64)(self.raw, i as c_int) }
     }
-    /// The column as bytes (BLOB or TEXT). Valid until the next step/reset.
+    /// The column as bytes (a BLOB as stored, a TEXT as UTF-8). Valid until the next
+    /// step/reset.
     pub fn column_bytes(&self, i: usize) -> &[u8] {
+        if self.column_type(i) == ValueType::Text {
+            // A text comes as UTF-8 whatever the database's encoding (the blob
+            // pointer would give a UTF-16 database's own bytes).
+            return self.column_value(i).text();
+        }
         // SAFETY: sqlite3_column_blob then sqlite3_column_bytes, in that order, give
         // the pointer and length of the same buffer, which lives until the statement
         // steps or resets; the borrow of self ties the slice to that.
