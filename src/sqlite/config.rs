@@ -455,6 +455,17 @@ fn split_ident(s: &str) -> Result<(String, &str)> {
     Ok((s[..end].to_string(), &s[end..]))
 }
 
+/// A tuning constant, overridden by environment variable `var` when it holds a
+/// value `valid` accepts (read once per constant by the caller, for calibrating
+/// on other hardware; see BENCHMARKS.md).
+pub fn tuning<T: std::str::FromStr>(var: &str, default: T, valid: impl Fn(&T) -> bool) -> T {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.trim().parse::<T>().ok())
+        .filter(|v| valid(v))
+        .unwrap_or(default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

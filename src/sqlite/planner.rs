@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::config::quote_ident;
+use super::config::{quote_ident, tuning};
 use super::ffi::{OwnedValue, Value, ValueType};
 use super::filterset::FilterSet;
 use super::predicate::{
@@ -192,14 +192,13 @@ fn two_hop(count: usize, n: usize) -> bool {
 /// TWO_HOP_BELOW; VECLITE_TWO_HOP_BELOW overrides it (for calibrating).
 fn two_hop_below() -> f64 {
     static F: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *F.get_or_init(|| {
-        std::env::var("VECLITE_TWO_HOP_BELOW")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .unwrap_or(TWO_HOP_BELOW)
-    })
+    *F.get_or_init(|| tuning("VECLITE_TWO_HOP_BELOW", TWO_HOP_BELOW, |f| non_negative(*f)))
 }
+
+fn non_negative(f: f64) -> bool {
+    f.is_finite() && f >= 0.0
+}
+
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
 const EXACT_FACTOR: f64 = 0.5;
 
@@ -207,13 +206,7 @@ const EXACT_FACTOR: f64 = 0.5;
 /// calibrating on other hardware; see BENCHMARKS.md).
 fn exact_factor() -> f64 {
     static F: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *F.get_or_init(|| {
-        std::env::var("VECLITE_EXACT_FACTOR")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .unwrap_or(EXACT_FACTOR)
-    })
+    *F.get_or_init(|| tuning("VECLITE_EXACT_FACTOR", EXACT_FACTOR, |f| non_negative(*f)))
 }
 
 /// A stream of rows in distance order for a KNN query without k (see stream.rs),

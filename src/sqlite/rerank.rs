@@ -36,11 +36,7 @@ const FACTOR: usize = 2;
 pub fn factor() -> usize {
     static F: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *F.get_or_init(|| {
-        std::env::var("VECLITE_RERANK_FACTOR")
-            .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-            .filter(|&f| (1..=1000).contains(&f))
-            .unwrap_or(FACTOR)
+        super::config::tuning("VECLITE_RERANK_FACTOR", FACTOR, |f| (1..=1000).contains(f))
     })
 }
 

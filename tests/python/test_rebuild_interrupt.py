@@ -40,6 +40,21 @@ def connect(driver, path):
     return c, sqlite3.sqlite_version, (sqlite3.OperationalError,)
 
 
+def interrupt_after(c, delay):
+    """Starts a thread that interrupts `c` after `delay` seconds; returns it and a
+    dict whose "t" is the time of the interrupt."""
+    at = {}
+
+    def interrupt():
+        time.sleep(delay)
+        at["t"] = time.perf_counter()
+        c.interrupt()
+
+    th = threading.Thread(target=interrupt)
+    th.start()
+    return th, at
+
+
 def state(c):
     gen = c.execute("SELECT value FROM t_config WHERE key = 'generation'").fetchone()[0]
     qraw = open(os.path.join(DATA, "queries.f32"), "rb").read(5 * D * 4)
@@ -66,19 +81,11 @@ def main():
     before = state(c)
     failures, lines = [], []
     for frac, in_txn in ((0.1, False), (0.5, False), (0.9, False), (0.5, True)):
-        at = {}
         if in_txn:
             # inside BEGIN, SQLite rolls back the whole transaction on an interrupt
             c.execute("BEGIN")
             c.execute("INSERT INTO t(rowid, embedding) SELECT 100000, embedding FROM t WHERE rowid = 1")
-
-        def interrupt():
-            time.sleep(full * frac)
-            at["t"] = time.perf_counter()
-            c.interrupt()
-
-        th = threading.Thread(target=interrupt)
-        th.start()
+        th, at = interrupt_after(c, full * frac)
         try:
             c.execute("SELECT veclite_rebuild('t')").fetchall()
             done = time.perf_counter()
@@ -152,18 +159,10 @@ def insert_select(c, driver, errors, raw, n, failures):
     rows = c.execute("SELECT count(*) FROM t").fetchone()[0]
     lines = ["INSERT INTO t SELECT of %d rows onto %d: %.2f s uninterrupted" % (n, rows, full)]
     for frac, in_txn in ((0.1, False), (0.5, False), (0.8, False), (0.5, True)):
-        at = {}
         if in_txn:
             c.execute("BEGIN")
             c.execute("INSERT INTO t(rowid, embedding) SELECT 200000, embedding FROM t WHERE rowid = 1")
-
-        def interrupt():
-            time.sleep(full * frac)
-            at["t"] = time.perf_counter()
-            c.interrupt()
-
-        th = threading.Thread(target=interrupt)
-        th.start()
+        th, at = interrupt_after(c, full * frac)
         try:
             c.execute(sql)
             th.join()
