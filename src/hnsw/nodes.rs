@@ -260,6 +260,13 @@ impl Nodes {
         }
     }
 
+    /// The memory of `slot`'s level-0 list (its length first), without reading it:
+    /// for prefetching.
+    #[inline]
+    pub(super) fn links0_row(&self, slot: Slot) -> &[u32] {
+        self.links0.get(slot.idx())
+    }
+
     /// The list of `slot` at `level` (empty above its level).
     #[inline]
     pub(super) fn links(&self, slot: Slot, level: usize) -> &[u32] {

@@ -97,6 +97,11 @@ impl Scratch {
     }
 
     #[inline]
+    fn seen(&self, id: u32) -> bool {
+        self.visited[id as usize] == self.tag
+    }
+
+    #[inline]
     fn visit(&mut self, id: u32) -> bool {
         let v = &mut self.visited[id as usize];
         if *v == self.tag {
@@ -161,6 +166,18 @@ impl<F: Fn(u32) -> bool> Admission for TwoHop<F> {
     #[inline]
     fn admits(&self, h: &Hnsw, id: u32) -> bool {
         !h.is_tombstone(id) && (self.0)(id)
+    }
+}
+
+/// [`TwoHop`] over a bitset of admitted slots (bit `s % 64` of word `s / 64`), tested
+/// inline rather than through a closure.
+pub(super) struct TwoHopSet<'a>(&'a [u64]);
+impl Admission for TwoHopSet<'_> {
+    const CROSS: bool = true;
+    #[inline]
+    fn admits(&self, h: &Hnsw, id: u32) -> bool {
+        let i = id as usize;
+        !h.is_tombstone(id) && self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
 }
 
@@ -249,18 +266,35 @@ impl Hnsw {
                 break;
             }
             next.clear();
-            for &n in self.links(cid, level) {
-                if !sc.visit(n) {
-                    continue;
+            let links = self.links(cid, level);
+            if A::CROSS {
+                // The admitted neighbours first, then the others crossed.
+                // (the lists of the nodes to cross are fetched meanwhile, so their
+                // cache misses overlap instead of following one another)
+                for &n in links {
+                    if rule.admits(self, n) {
+                        if sc.visit(n) {
+                            next.push(n);
+                        }
+                    } else if level == 0 && !sc.seen(n) {
+                        prefetch(self.nodes.links0_row(Slot(n)));
+                    }
                 }
-                if A::CROSS && !rule.admits(self, n) {
+                for &n in links {
+                    if rule.admits(self, n) || !sc.visit(n) {
+                        continue;
+                    }
                     for &m in self.links(n, level) {
                         if rule.admits(self, m) && sc.visit(m) {
                             next.push(m);
                         }
                     }
-                } else {
-                    next.push(n);
+                }
+            } else {
+                for &n in links {
+                    if sc.visit(n) {
+                        next.push(n);
+                    }
                 }
             }
             // each vector is looked up once: as the one to prefetch, then as the one
@@ -359,6 +393,31 @@ impl Hnsw {
             Some(f) if two_hop => self.walk(&q, &ep, ef, 0, sc, &TwoHop(f)),
             Some(f) => self.walk(&q, &ep, ef, 0, sc, &Filter(f)),
         };
+        self.ranked(found, k)
+    }
+
+    /// The two-hop walk of [`search_with`](Self::search_with) over the slots set in
+    /// `bits` (bit `s % 64` of word `s / 64`).
+    pub fn search_in_set(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        sc: &mut Scratch,
+        bits: &[u64],
+    ) -> Vec<(f32, i64)> {
+        let q = self.prepare_query(q);
+        let Some(ep) = self.descend(&q, 0, sc) else {
+            return Vec::new();
+        };
+        let ef = ef.max(k);
+        let found = self.walk(&q, &ep, ef, 0, sc, &TwoHopSet(bits));
+        self.ranked(found, k)
+    }
+
+    /// Walk results as (internal distance, rowid), nearest first (ties by rowid),
+    /// the first `k`.
+    fn ranked(&self, found: Vec<Cand>, k: usize) -> Vec<(f32, i64)> {
         let mut out: Vec<(f32, i64)> = found
             .into_iter()
             .map(|c| (c.d, self.nodes.rowids[c.id as usize]))

@@ -356,11 +356,13 @@ fn filtered_knn(
         || count <= k
         || (count as f64).powi(2) <= exact_factor() * ef as f64 * n as f64;
     if !exact {
-        let admit = |slot: u32| set.has(slot);
-        let two_hop = two_hop(count, n);
-        let found = st
-            .hnsw
-            .search_with(q, kw, ef, &mut st.scratch, Some(&admit), two_hop);
+        let h = &st.hnsw;
+        let found = if two_hop(count, n) {
+            h.search_in_set(q, kw, ef, &mut st.scratch, &set.bits)
+        } else {
+            let admit = |slot: u32| set.has(slot);
+            h.search_with(q, kw, ef, &mut st.scratch, Some(&admit), false)
+        };
         if found.len() >= k.min(count) {
             return Ok((to_hits(found), true));
         }
@@ -637,77 +639,109 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Every matching slot, in order: a pass over the cells of the term `lead`
-    /// (the most selective), the other terms only where it holds.
+    /// Every matching slot, in order (see [`scan_bits`](Self::scan_bits)).
     fn scan(&self, lead: usize) -> Vec<u32> {
+        let bits = self.scan_bits(lead);
         let mut out = Vec::new();
-        let n = self.h.n_slots();
-        match self.terms[lead].column.and_then(|i| self.cols[i]) {
-            Some(col) => {
-                // Every term on the lead's column, tested on the cell in hand; the
-                // others (other columns) only where those hold.
-                let lead_col = self.terms[lead].column;
-                let same: Vec<&Term> = self.terms.iter().filter(|t| t.column == lead_col).collect();
-                let alone = same.len() == self.terms.len();
-                let range = int_range(&same);
-                let mut s = 0u32;
-                for chunk in col.slices() {
-                    for c in chunk {
-                        if let (Some((lo, hi)), CellValue::Int(x)) = (range, c) {
-                            if (lo..=hi).contains(x)
-                                && self.h.searchable(s)
-                                && (alone || self.test(s))
-                            {
-                                out.push(s);
-                            }
-                            s += 1;
-                            continue;
-                        }
-                        let mut r = Tri::Yes;
-                        for t in &same {
-                            match t.eval(c) {
-                                Tri::No => {
-                                    r = Tri::No;
-                                    break;
-                                }
-                                Tri::Maybe => r = Tri::Maybe,
-                                Tri::Yes => {}
-                            }
-                        }
-                        match r {
-                            Tri::No => {}
-                            Tri::Yes if alone => {
-                                if self.h.searchable(s) {
-                                    out.push(s);
-                                }
-                            }
-                            _ => {
-                                if self.h.searchable(s) && self.test(s) {
-                                    out.push(s);
-                                }
-                            }
-                        }
-                        s += 1;
-                    }
-                }
-                // Slots past the column's end hold NULL.
-                if (s as usize) < n && same.iter().all(|t| t.eval(&CellValue::Null) != Tri::No) {
-                    for slot in s..n as u32 {
-                        if self.h.searchable(slot) && self.test(slot) {
-                            out.push(slot);
-                        }
-                    }
-                }
-            }
-            None => {
-                for slot in 0..n as u32 {
-                    if self.h.searchable(slot) && self.test(slot) {
-                        out.push(slot);
-                    }
-                }
+        for (w, &word) in bits.iter().enumerate() {
+            let mut b = word;
+            while b != 0 {
+                out.push((w * 64) as u32 + b.trailing_zeros());
+                b &= b - 1;
             }
         }
         out
+    }
+
+    /// The matching slots as a bitset (bit `s % 64` of word `s / 64`): a pass over
+    /// the cells of the term `lead` (the most selective), every term on its column
+    /// tested on the cell in hand, the other terms (other columns) only where those
+    /// hold. An integer cell under terms that make one integer range (`day BETWEEN
+    /// ? AND ?`, `tenant = ?`) is tested without a branch; then only rows a search
+    /// may return are kept.
+    fn scan_bits(&self, lead: usize) -> Vec<u64> {
+        let n = self.h.n_slots();
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        let lead_col = self.terms[lead].column;
+        let Some(col) = lead_col.and_then(|i| self.cols[i]) else {
+            for slot in 0..n as u32 {
+                if self.h.searchable(slot) && self.test(slot) {
+                    bits[slot as usize / 64] |= 1 << (slot % 64);
+                }
+            }
+            return bits;
+        };
+        let same: Vec<&Term> = self.terms.iter().filter(|t| t.column == lead_col).collect();
+        let alone = same.len() == self.terms.len();
+        // the terms on the lead's column, on a cell (settled by `test` if the cell
+        // cannot say, or if other columns' terms must hold too)
+        let slow = |s: u32, c: &CellValue| -> bool {
+            let mut r = Tri::Yes;
+            for t in &same {
+                match t.eval(c) {
+                    Tri::No => return false,
+                    Tri::Maybe => r = Tri::Maybe,
+                    Tri::Yes => {}
+                }
+            }
+            (r == Tri::Yes && alone) || self.test(s)
+        };
+        // Each word is gathered in a register and stored once.
+        let mut s = 0usize;
+        let mut word = 0u64;
+        let mut put = |s: &mut usize, hit: bool| {
+            word |= (hit as u64) << (*s % 64);
+            *s += 1;
+            if (*s).is_multiple_of(64) {
+                bits[*s / 64 - 1] = word;
+                word = 0;
+            }
+        };
+        match int_range(&same) {
+            Some((lo, hi)) if lo > hi => {}
+            Some((lo, hi)) => {
+                // x in lo..=hi as one unsigned comparison
+                let width = hi.wrapping_sub(lo) as u64;
+                for c in col.slices().flatten().take(n) {
+                    let hit = match c {
+                        CellValue::Int(x) => (x.wrapping_sub(lo) as u64) <= width,
+                        other => slow(s as u32, other),
+                    };
+                    put(&mut s, hit);
+                }
+            }
+            None => {
+                for c in col.slices().flatten().take(n) {
+                    let hit = slow(s as u32, c);
+                    put(&mut s, hit);
+                }
+            }
+        }
+        if !s.is_multiple_of(64) {
+            bits[s / 64] = word;
+        }
+        // Slots past the column's end hold NULL.
+        if s < n && same.iter().all(|t| t.eval(&CellValue::Null) != Tri::No) {
+            for slot in s..n {
+                if self.test(slot as u32) {
+                    bits[slot / 64] |= 1 << (slot % 64);
+                }
+            }
+        }
+        // An integer range with other columns' terms: those, where it holds.
+        let check_others = int_range(&same).is_some() && !alone;
+        for (w, word) in bits.iter_mut().enumerate() {
+            let mut b = *word;
+            while b != 0 {
+                let i = b.trailing_zeros();
+                b &= b - 1;
+                let slot = (w * 64) as u32 + i;
+                if !self.h.searchable(slot) || (check_others && !self.test(slot)) {
+                    *word &= !(1u64 << i);
+                }
+            }
+        }
+        bits
     }
 
     fn finish(self, t_stats: impl FnOnce(&mut VecTable, u64)) -> Result<()> {
@@ -891,17 +925,8 @@ fn in_index_knn(
             // m0² per expansion): one pass over the cells into a bitset first costs
             // less than testing them one by one.
             plan = 2;
-            let lead = lead_term(&e);
-            let mut bits = vec![0u64; h.n_slots().div_ceil(64)];
-            for s in m.scan(lead) {
-                bits[s as usize / 64] |= 1 << (s % 64);
-            }
-            let set = FilterSet {
-                bits,
-                slots: Vec::new(),
-            };
-            let admit = |slot: u32| set.has(slot);
-            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), true);
+            let bits = m.scan_bits(lead_term(&e));
+            found = h.search_in_set(q, kw, ef, &mut scratch, &bits);
         } else {
             let admit = |slot: u32| m.admits(slot);
             found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), false);

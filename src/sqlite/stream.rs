@@ -126,13 +126,18 @@ impl Stream {
             return self.exact_pass(rescore);
         }
         let ef = self.ef;
-        let found = {
-            let filter = self.filter.clone();
-            let admit = filter.as_ref().map(|f| move |slot: u32| f.has(slot));
-            let admit_ref: Option<&dyn Fn(u32) -> bool> =
-                admit.as_ref().map(|a| a as &dyn Fn(u32) -> bool);
-            self.hnsw
-                .search_with(&self.q, ef, ef, &mut self.scratch, admit_ref, self.two_hop)
+        let found = match self.filter.clone() {
+            Some(f) if self.two_hop => {
+                self.hnsw
+                    .search_in_set(&self.q, ef, ef, &mut self.scratch, &f.bits)
+            }
+            filter => {
+                let admit = filter.as_ref().map(|f| move |slot: u32| f.has(slot));
+                let admit_ref: Option<&dyn Fn(u32) -> bool> =
+                    admit.as_ref().map(|a| a as &dyn Fn(u32) -> bool);
+                self.hnsw
+                    .search_with(&self.q, ef, ef, &mut self.scratch, admit_ref, false)
+            }
         };
         let mut found = found;
         // (a quantized index's walk ranks by code distance)
