@@ -95,7 +95,8 @@ func main() {
 }
 
 // run executes one statement and prints what it returns (a statement that is not
-// a SELECT, WITH, VALUES or PRAGMA goes to Exec, and its change count is printed).
+// a SELECT, WITH, VALUES or PRAGMA goes to Exec; an INSERT, UPDATE, DELETE or
+// REPLACE prints its row count).
 func run(ctx context.Context, db *sql.DB, stmt string) error {
 	word := strings.ToUpper(strings.Fields(stmt + " x")[0])
 	if word != "SELECT" && word != "WITH" && word != "VALUES" && word != "PRAGMA" {
@@ -103,8 +104,12 @@ func run(ctx context.Context, db *sql.DB, stmt string) error {
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		fmt.Printf("ok (%d changes)\n", n)
+		if word == "INSERT" || word == "UPDATE" || word == "DELETE" || word == "REPLACE" {
+			n, _ := res.RowsAffected()
+			fmt.Printf("ok: %d rows\n", n)
+		} else {
+			fmt.Println("ok")
+		}
 		return nil
 	}
 	rows, err := db.QueryContext(ctx, stmt)
