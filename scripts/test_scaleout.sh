@@ -4,14 +4,14 @@
 #  1. go/cluster: a 3-node dqlite cluster in one process with veclite in every
 #     connection (Debian's libdqlite-dev and golang-github-canonical-go-dqlite-dev).
 #  2. go/litestream: Litestream replicating a veclite database while a writer
-#     inserts, restored mid-write and at the end. The litestream binary (v0.3.13,
+#     inserts, restored mid-write and at the end. The litestream binary (v0.3.14,
 #     from the Go module proxy, linked to the system libsqlite3) is built once into
 #     ${VECLITE_CACHE:-~/.cache/veclite}.
 # Both use the checkout's target/release/libveclite.so (built here if stale).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
-litestream_version=v0.3.13
+litestream_version=v0.3.14
 gocode=/usr/share/gocode/src/github.com/canonical/go-dqlite
 
 missing=()
