@@ -33,6 +33,21 @@ static const char *veclite_register(const char *path) {
 }
 
 static const char *sqlite_version(void) { return sqlite3_libversion(); }
+
+static int sqlite_version_number(void) { return sqlite3_libversion_number(); }
+
+// The version number of the system libsqlite3 itself, from its own
+// sqlite3_libversion_number (looked up in that library, not in the process's
+// global scope; it returns a constant, which no other SQLite in the process can
+// interpose on, unlike the sqlite3_version string sqlite3_libversion returns), or 0.
+static int system_sqlite_version_number(void) {
+	void *h = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		return 0;
+	}
+	int (*f)(void) = (int (*)(void))dlsym(h, "sqlite3_libversion_number");
+	return f == NULL ? 0 : f();
+}
 */
 import "C"
 
@@ -79,9 +94,17 @@ func ExtensionPath() (string, error) {
 // starts. It also switches SQLite to multi-thread mode (go-dqlite's default is
 // single-thread, which is wrong as soon as two nodes, or a node and any other
 // SQLite user, share the process); that has to happen before SQLite initialises,
-// and sqlite3_auto_extension initialises it. Only the first call does anything.
+// and sqlite3_auto_extension initialises it. It refuses to run on any SQLite but
+// the system's (a build without -tags libsqlite3 has mattn/go-sqlite3's copy in
+// the executable, whose symbols take the place of the system library's, for
+// libdqlite too). Only the first call does anything.
 func Register(path string) error {
 	registerOnce.Do(func() {
+		if sys, own := int(C.system_sqlite_version_number()), int(C.sqlite_version_number()); sys != own {
+			registerErr = fmt.Errorf("the process's sqlite3_* functions are SQLite %d, not the system libsqlite3 (%d) "+
+				"that libdqlite was built against: build with -tags libsqlite3, so that mattn/go-sqlite3 compiles in no SQLite of its own", own, sys)
+			return
+		}
 		if err := dqlite.ConfigMultiThread(); err != nil {
 			registerErr = fmt.Errorf("sqlite3_config(SQLITE_CONFIG_MULTITHREAD): %w", err)
 			return
