@@ -177,6 +177,12 @@ pub fn key(db: Db, schema: &str, table: &str) -> Option<Key> {
 #[cfg(unix)]
 fn file_key(vfs: &str, path: &str, table: &str) -> Option<Key> {
     use std::os::unix::fs::MetadataExt;
+    // SQLite's unix VFSes name a database by its absolute path. Any other name
+    // (dqlite's in-memory VFS names a database `docs`) says nothing about a file
+    // of that name in the working directory: such an index stays private.
+    if !std::path::Path::new(path).is_absolute() {
+        return None;
+    }
     let md = std::fs::metadata(path).ok()?;
     Some(Key {
         vfs: vfs.to_string(),
