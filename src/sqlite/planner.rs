@@ -182,7 +182,7 @@ fn to_hits(found: Vec<(f32, i64)>) -> Vec<Hit> {
 
 const FILTER_CACHE: usize = 8;
 /// Below this selectivity the filtered walk scores only matching nodes (two hops).
-const TWO_HOP_BELOW: f64 = 0.15;
+const TWO_HOP_BELOW: f64 = 0.22;
 
 /// Whether a filtered walk over `count` matching of `n` rows takes two hops.
 fn two_hop(count: usize, n: usize) -> bool {
@@ -200,7 +200,7 @@ fn non_negative(f: f64) -> bool {
 }
 
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
-const EXACT_FACTOR: f64 = 0.5;
+const EXACT_FACTOR: f64 = 2.0;
 
 /// The planner's exact-vs-graph constant; VECLITE_EXACT_FACTOR overrides it (for
 /// calibrating on other hardware; see BENCHMARKS.md).
@@ -686,6 +686,7 @@ impl<'a> Matcher<'a> {
             }
             (r == Tri::Yes && alone) || self.test(s)
         };
+        let ints = same.iter().all(|t| t.has_ints());
         // Each word is gathered in a register and stored once.
         let mut s = 0usize;
         let mut word = 0u64;
@@ -710,6 +711,17 @@ impl<'a> Matcher<'a> {
                     put(&mut s, hit);
                 }
             }
+            // every term an integer test (`cat IN (...)`, `tenant = ? AND day >= ?`
+            // on one column, `!=`)
+            None if ints => {
+                for c in col.slices().flatten().take(n) {
+                    let hit = match c {
+                        CellValue::Int(x) => same.iter().all(|t| t.int_holds(*x)),
+                        other => slow(s as u32, other),
+                    };
+                    put(&mut s, hit);
+                }
+            }
             None => {
                 for c in col.slices().flatten().take(n) {
                     let hit = slow(s as u32, c);
@@ -728,8 +740,8 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        // An integer range with other columns' terms: those, where it holds.
-        let check_others = int_range(&same).is_some() && !alone;
+        // Integer tests with other columns' terms: those, where they hold.
+        let check_others = ints && !alone;
         for (w, word) in bits.iter_mut().enumerate() {
             let mut b = *word;
             while b != 0 {

@@ -236,6 +236,19 @@ impl Term {
         })
     }
 
+    /// Whether every value is an INTEGER, so that [`int_holds`](Self::int_holds)
+    /// decides the term on an INTEGER cell.
+    pub fn has_ints(&self) -> bool {
+        self.ints.is_some()
+    }
+
+    /// The term on an INTEGER cell `x`, for a term with [`has_ints`](Self::has_ints)
+    /// (false otherwise: ask [`eval`](Self::eval)).
+    #[inline]
+    pub fn int_holds(&self, x: i64) -> bool {
+        self.ints.as_ref().is_some_and(|t| t.test(x))
+    }
+
     /// Does `cell` (the row's value of this term's column) satisfy the term.
     #[inline]
     pub fn eval(&self, cell: &Cell) -> Tri {
