@@ -699,13 +699,14 @@ impl<'a> Matcher<'a> {
             }
         };
         match int_range(&same) {
-            Some((lo, hi)) if lo > hi => {}
             Some((lo, hi)) => {
-                // x in lo..=hi as one unsigned comparison
+                // x in lo..=hi as one unsigned comparison. An empty range (`n > 5
+                // AND n < 6`) admits no INTEGER, but a REAL (5.5) may hold.
+                let any = lo <= hi;
                 let width = hi.wrapping_sub(lo) as u64;
                 for c in col.slices().flatten().take(n) {
                     let hit = match c {
-                        CellValue::Int(x) => (x.wrapping_sub(lo) as u64) <= width,
+                        CellValue::Int(x) => any && (x.wrapping_sub(lo) as u64) <= width,
                         other => slow(s as u32, other),
                     };
                     put(&mut s, hit);
