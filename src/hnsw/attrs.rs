@@ -225,6 +225,14 @@ impl Hnsw {
         self.is_live(slot) && !self.nodes.deleted[slot as usize]
     }
 
+    /// Whether every slot holds a row a search may return (no free slot, no
+    /// tombstone): a pass over the slots then needs no [`searchable`](Self::searchable).
+    #[inline]
+    pub fn all_searchable(&self) -> bool {
+        // every mapped slot is live, so as many rows as slots leaves none free
+        self.len() == self.n_slots() && self.n_tombstones == 0
+    }
+
     /// Marks `slot` changed without changing its node (its attributes changed), so
     /// the owner writes it out and logs it with the next flush.
     pub fn attrs_changed(&mut self, slot: u32) {

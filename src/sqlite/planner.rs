@@ -743,6 +743,9 @@ impl<'a> Matcher<'a> {
         }
         // Integer tests with other columns' terms: those, where they hold.
         let check_others = ints && !alone;
+        if !check_others && self.h.all_searchable() {
+            return bits;
+        }
         for (w, word) in bits.iter_mut().enumerate() {
             let mut b = *word;
             while b != 0 {
