@@ -199,6 +199,10 @@ fn non_negative(f: f64) -> bool {
     f.is_finite() && f >= 0.0
 }
 
+/// A scan passes over each other column too (rather than testing the rows left)
+/// when more than 1/DENSE_AFTER_LEAD of the slots pass the lead column's terms.
+const DENSE_AFTER_LEAD: usize = 16;
+
 /// Exact over the matching rows when count² <= exact_factor() · ef · N.
 const EXACT_FACTOR: f64 = 2.0;
 
@@ -654,16 +658,15 @@ impl<'a> Matcher<'a> {
     }
 
     /// The matching slots as a bitset (bit `s % 64` of word `s / 64`): a pass over
-    /// the cells of the term `lead` (the most selective), every term on its column
-    /// tested on the cell in hand, the other terms (other columns) only where those
-    /// hold. An integer cell under terms that make one integer range (`day BETWEEN
-    /// ? AND ?`, `tenant = ?`) is tested without a branch; then only rows a search
-    /// may return are kept.
+    /// the cells of the term `lead` (the most selective) with every term on its
+    /// column; then, if many slots are left, a pass over each other column with its
+    /// terms, the results ANDed, else the other terms tested on the slots left.
+    /// Only rows a search may return are kept.
     fn scan_bits(&self, lead: usize) -> Vec<u64> {
         let n = self.h.n_slots();
-        let mut bits = vec![0u64; n.div_ceil(64)];
         let lead_col = self.terms[lead].column;
         let Some(col) = lead_col.and_then(|i| self.cols[i]) else {
+            let mut bits = vec![0u64; n.div_ceil(64)];
             for slot in 0..n as u32 {
                 if self.h.searchable(slot) && self.test(slot) {
                     bits[slot as usize / 64] |= 1 << (slot % 64);
@@ -671,13 +674,63 @@ impl<'a> Matcher<'a> {
             }
             return bits;
         };
-        let same: Vec<&Term> = self.terms.iter().filter(|t| t.column == lead_col).collect();
-        let alone = same.len() == self.terms.len();
-        // the terms on the lead's column, on a cell (settled by `test` if the cell
-        // cannot say, or if other columns' terms must hold too)
+        // the terms grouped by column, the lead's first
+        let mut groups: Vec<(Option<usize>, Vec<&Term>)> = vec![(lead_col, Vec::new())];
+        for t in self.terms {
+            match groups.iter_mut().find(|(c, _)| *c == t.column) {
+                Some((_, g)) => g.push(t),
+                None => groups.push((t.column, vec![t])),
+            }
+        }
+        let alone = groups.len() == 1;
+        let mut bits = self.column_pass(col, &groups[0].1, alone, n);
+        // (a lead column without integer tests was tested with every term already)
+        let mut test_left = !alone && groups[0].1.iter().all(|t| t.has_ints());
+        if test_left {
+            let left: usize = bits.iter().map(|w| w.count_ones() as usize).sum();
+            if left * DENSE_AFTER_LEAD > n {
+                test_left = false;
+                for (c, g) in &groups[1..] {
+                    match c.and_then(|i| self.cols[i]) {
+                        Some(col) => {
+                            let more = self.column_pass(col, g, false, n);
+                            bits.iter_mut().zip(&more).for_each(|(w, m)| *w &= m);
+                        }
+                        // (a rowid term)
+                        None => test_left = true,
+                    }
+                }
+            }
+        }
+        if !test_left && self.h.all_searchable() {
+            return bits;
+        }
+        for (w, word) in bits.iter_mut().enumerate() {
+            let mut b = *word;
+            while b != 0 {
+                let i = b.trailing_zeros();
+                b &= b - 1;
+                let slot = (w * 64) as u32 + i;
+                if !self.h.searchable(slot) || (test_left && !self.test(slot)) {
+                    *word &= !(1u64 << i);
+                }
+            }
+        }
+        bits
+    }
+
+    /// One pass over `col`'s cells with `same`, the terms on that column, as a
+    /// bitset: every slot where they hold, and where they cannot say (or, unless
+    /// `alone`, where they hold on a cell that is not an INTEGER) the whole row
+    /// tested instead. So it holds every matching slot and only slots where the
+    /// column's terms hold. INTEGER cells under integer tests skip the general
+    /// comparison, one integer range (`day BETWEEN ? AND ?`, `tenant = ?`) without
+    /// a branch; 64 cells are gathered into a register word.
+    fn column_pass(&self, col: &Column, same: &[&Term], alone: bool, n: usize) -> Vec<u64> {
+        let mut bits = vec![0u64; n.div_ceil(64)];
         let slow = |s: u32, c: &CellValue| -> bool {
             let mut r = Tri::Yes;
-            for t in &same {
+            for t in same {
                 match t.eval(c) {
                     Tri::No => return false,
                     Tri::Maybe => r = Tri::Maybe,
@@ -687,7 +740,6 @@ impl<'a> Matcher<'a> {
             (r == Tri::Yes && alone) || self.test(s)
         };
         let ints = same.iter().all(|t| t.has_ints());
-        // Each word is gathered in a register and stored once.
         let mut s = 0usize;
         let mut word = 0u64;
         let mut put = |s: &mut usize, hit: bool| {
@@ -698,7 +750,7 @@ impl<'a> Matcher<'a> {
                 word = 0;
             }
         };
-        match int_range(&same) {
+        match int_range(same) {
             Some((lo, hi)) => {
                 // x in lo..=hi as one unsigned comparison. An empty range (`n > 5
                 // AND n < 6`) admits no INTEGER, but a REAL (5.5) may hold.
@@ -712,8 +764,7 @@ impl<'a> Matcher<'a> {
                     put(&mut s, hit);
                 }
             }
-            // every term an integer test (`cat IN (...)`, `tenant = ? AND day >= ?`
-            // on one column, `!=`)
+            // every term an integer test (`cat IN (...)`, `!=`)
             None if ints => {
                 for c in col.slices().flatten().take(n) {
                     let hit = match c {
@@ -738,22 +789,6 @@ impl<'a> Matcher<'a> {
             for slot in s..n {
                 if self.test(slot as u32) {
                     bits[slot / 64] |= 1 << (slot % 64);
-                }
-            }
-        }
-        // Integer tests with other columns' terms: those, where they hold.
-        let check_others = ints && !alone;
-        if !check_others && self.h.all_searchable() {
-            return bits;
-        }
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut b = *word;
-            while b != 0 {
-                let i = b.trailing_zeros();
-                b &= b - 1;
-                let slot = (w * 64) as u32 + i;
-                if !self.h.searchable(slot) || (check_others && !self.test(slot)) {
-                    *word &= !(1u64 << i);
                 }
             }
         }
