@@ -764,7 +764,22 @@ impl<'a> Matcher<'a> {
                     put(&mut s, hit);
                 }
             }
-            // every term an integer test (`cat IN (...)`, `!=`)
+            // one short IN list of integers (`cat IN (?, ?, ?)`): compared with
+            // every value, without a branch
+            None if ints
+                && same.len() == 1
+                && same[0].int_list().is_some_and(|v| v.len() <= 16) =>
+            {
+                let vs = same[0].int_list().unwrap_or_default();
+                for c in col.slices().flatten().take(n) {
+                    let hit = match c {
+                        CellValue::Int(x) => vs.iter().fold(false, |a, v| a | (x == v)),
+                        other => slow(s as u32, other),
+                    };
+                    put(&mut s, hit);
+                }
+            }
+            // every term an integer test (a longer IN list, `!=`, several terms)
             None if ints => {
                 for c in col.slices().flatten().take(n) {
                     let hit = match c {

@@ -242,6 +242,14 @@ impl Term {
         self.ints.is_some()
     }
 
+    /// The values of an `IN` list whose values are all INTEGERs.
+    pub fn int_list(&self) -> Option<&[i64]> {
+        match &self.ints {
+            Some(IntTest::In(vs)) => Some(vs),
+            _ => None,
+        }
+    }
+
     /// The term on an INTEGER cell `x`, for a term with [`has_ints`](Self::has_ints)
     /// (false otherwise: ask [`eval`](Self::eval)).
     #[inline]
