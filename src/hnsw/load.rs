@@ -4,7 +4,8 @@
 use super::problem::GraphProblem;
 use std::collections::BTreeSet;
 
-use super::nodes::Slot;
+use super::nodes::{QRef, Slot};
+use super::quant::{self, Quantize};
 use super::{codec, Hnsw, FREE, MAX_LEVEL};
 
 impl Hnsw {
@@ -58,21 +59,102 @@ impl Hnsw {
     /// Sets the vector of a loaded node from its stored little-endian float32 bytes
     /// (normalised here under cosine). Returns false if the rowid has no node.
     pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
+        let prep = self.vector_prep();
+        let mut batch = prep.batch(1);
+        prep.prepare(bytes, &mut batch);
+        self.store_prepared(rowid, &batch, 0)
+    }
+
+    /// How this index turns a stored vector into what a slot holds, as a value of
+    /// its own: a loader can prepare vectors on other threads.
+    pub fn vector_prep(&self) -> VectorPrep {
+        VectorPrep {
+            dims: self.p.dims,
+            normalize: self.p.metric.normalizes(),
+            quantize: self.p.quantize,
+        }
+    }
+
+    /// Sets the vector of `rowid`'s node to vector `i` of `batch` (prepared by this
+    /// index's [`vector_prep`](Self::vector_prep)). Returns false if the rowid has no
+    /// node.
+    pub fn store_prepared(&mut self, rowid: i64, batch: &Prepared, i: usize) -> bool {
         let Some(slot) = self.map.get(rowid) else {
             return false;
         };
-        let mut v: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        v.resize(self.p.dims, 0.0);
-        if self.p.metric.normalizes() {
-            crate::vector::normalize(&mut v);
+        let w = self.vector_prep().width();
+        match batch {
+            Prepared::F32(v) => self
+                .nodes
+                .vectors
+                .set(slot, QRef::F32(&v[i * w..(i + 1) * w])),
+            Prepared::I8(v) => self
+                .nodes
+                .vectors
+                .set(slot, QRef::I8(&v[i * w..(i + 1) * w])),
         }
-        self.nodes.vectors.set_f32(slot, &v);
         true
     }
+}
 
+/// Prepares stored vectors for an index (see [`Hnsw::vector_prep`]).
+#[derive(Clone, Copy, Debug)]
+pub struct VectorPrep {
+    dims: usize,
+    normalize: bool,
+    quantize: Quantize,
+}
+
+/// Vectors prepared one after another, each [`VectorPrep::width`] elements.
+#[derive(Debug)]
+pub enum Prepared {
+    F32(Vec<f32>),
+    I8(Vec<i8>),
+}
+
+impl VectorPrep {
+    /// Elements a slot holds: `dims` floats, or `dims` codes and the trailer.
+    pub fn width(&self) -> usize {
+        match self.quantize {
+            Quantize::None => self.dims,
+            Quantize::Int8 => self.dims + quant::TRAILER,
+        }
+    }
+
+    /// An empty batch with room for `n` vectors.
+    pub fn batch(&self, n: usize) -> Prepared {
+        match self.quantize {
+            Quantize::None => Prepared::F32(Vec::with_capacity(n * self.width())),
+            Quantize::Int8 => Prepared::I8(Vec::with_capacity(n * self.width())),
+        }
+    }
+
+    /// Appends the vector of the little-endian float32 `bytes` to `batch`:
+    /// `dims` components (missing ones 0), normalised under cosine, then quantized
+    /// if the index is.
+    pub fn prepare(&self, bytes: &[u8], batch: &mut Prepared) {
+        let d = self.dims;
+        let mut v: Vec<f32> = bytes
+            .chunks_exact(4)
+            .take(d)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        v.resize(d, 0.0);
+        if self.normalize {
+            crate::vector::normalize(&mut v);
+        }
+        match batch {
+            Prepared::F32(out) => out.extend_from_slice(&v),
+            Prepared::I8(out) => {
+                let at = out.len();
+                out.resize(at + d + quant::TRAILER, 0);
+                quant::encode(&v, &mut out[at..]);
+            }
+        }
+    }
+}
+
+impl Hnsw {
     /// Catching up with another connection's commit: replaces whatever is at
     /// `slot` by the stored node (links, rowid) and vector. Not journaled: it is
     /// only used outside this connection's own transactions.

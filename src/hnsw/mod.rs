@@ -58,6 +58,7 @@ use crate::distance::{self, Kernels, Metric};
 pub use attrs::{Bytes, Cell, Column, PREFIX};
 pub use graph::InsertPlan;
 pub use journal::Tag;
+pub use load::{Prepared, VectorPrep};
 pub use nodes::{QRef, Query};
 pub use problem::GraphProblem;
 pub use quant::Quantize;

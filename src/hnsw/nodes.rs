@@ -114,14 +114,6 @@ impl Vectors {
             Vectors::I8(c) => QRef::I8(c.get(slot.idx())),
         }
     }
-    /// Stores the prepared vector `v` (normalised already under cosine) at `slot`:
-    /// as given, or quantized.
-    pub(super) fn set_f32(&mut self, slot: Slot, v: &[f32]) {
-        match self {
-            Vectors::F32(c) => c.get_mut(slot.idx()).copy_from_slice(v),
-            Vectors::I8(c) => quant::encode(v, c.get_mut(slot.idx())),
-        }
-    }
     /// Stores a prepared query of the same index at `slot`.
     pub(super) fn set(&mut self, slot: Slot, q: QRef<'_>) {
         match (self, q) {

@@ -6,7 +6,7 @@ use super::config::{quote_ident, TableConfig};
 use super::ffi::{Db, OwnedValue, Stmt, ValueType};
 use super::shadow::{self, Names};
 use crate::error::{Error, Result};
-use crate::hnsw::{Hnsw, Params, Scratch, Tag};
+use crate::hnsw::{Hnsw, Params, Prepared, Scratch, Tag};
 use std::sync::Arc;
 
 /// A table's in-memory index as one connection holds it.
@@ -52,6 +52,11 @@ pub struct LogRow {
     /// The token of the state the flush produced (None in format 1).
     pub token: Option<i64>,
 }
+
+/// Vectors prepared per batch at load.
+const LOAD_BATCH: usize = 1024;
+/// From this many slots a load prepares vectors on a second thread.
+const THREADED_LOAD_FROM: usize = 4096;
 
 const LOG_V2: u8 = 2;
 const LOG_WHOLE: u8 = 0x80;
@@ -233,28 +238,93 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     )?;
     let mut rows = 0usize;
     let mut missing: Vec<String> = Vec::new();
-    while st.step()? {
-        rows += 1;
-        let rowid = st.column_i64(0);
-        let vb = st.column_bytes(1);
-        if vb.len() != cfg.dims * 4 {
-            problems.push(format!(
-                "row {rowid} has a vector of {} bytes, expected {}",
-                vb.len(),
-                cfg.dims * 4
-            ));
-        } else if vb
-            .chunks_exact(4)
-            .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
-        {
-            problems.push(format!(
-                "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
-                names.table
-            ));
-        } else if !h.load_vector(rowid, vb) && missing.len() < 5 {
-            missing.push(rowid.to_string());
+    // The vectors are read here and prepared (decoded, normalised, quantized) in
+    // batches: for a large table by a second thread, while the next batch is read.
+    let prep = h.vector_prep();
+    let width = cfg.dims * 4;
+    let prepare = move |ids: Vec<i64>, bytes: Vec<u8>| -> (Vec<i64>, Prepared) {
+        let mut out = prep.batch(ids.len());
+        for b in bytes.chunks_exact(width) {
+            prep.prepare(b, &mut out);
         }
-    }
+        (ids, out)
+    };
+    let put = |h: &mut Hnsw, (ids, batch): (Vec<i64>, Prepared), missing: &mut Vec<String>| {
+        for (i, &rowid) in ids.iter().enumerate() {
+            if !h.store_prepared(rowid, &batch, i) && missing.len() < 5 {
+                missing.push(rowid.to_string());
+            }
+        }
+    };
+    let threaded = h.n_slots() >= THREADED_LOAD_FROM;
+    std::thread::scope(|scope| -> Result<()> {
+        let (to_worker, batches) = std::sync::mpsc::sync_channel::<(Vec<i64>, Vec<u8>)>(4);
+        let (to_loader, prepared) = std::sync::mpsc::channel::<(Vec<i64>, Prepared)>();
+        let worker = threaded.then(|| {
+            scope.spawn(move || {
+                for (ids, bytes) in batches {
+                    if to_loader.send(prepare(ids, bytes)).is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+        let (mut ids, mut bytes) = (Vec::new(), Vec::new());
+        loop {
+            let more = st.step()?;
+            if more {
+                rows += 1;
+                let rowid = st.column_i64(0);
+                let vb = st.column_bytes(1);
+                if vb.len() != width {
+                    problems.push(format!(
+                        "row {rowid} has a vector of {} bytes, expected {width}",
+                        vb.len(),
+                    ));
+                } else if vb
+                    .chunks_exact(4)
+                    .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+                {
+                    problems.push(format!(
+                        "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
+                        names.table
+                    ));
+                } else {
+                    ids.push(rowid);
+                    bytes.extend_from_slice(vb);
+                }
+            }
+            if ids.len() == LOAD_BATCH || (!more && !ids.is_empty()) {
+                let batch = (std::mem::take(&mut ids), std::mem::take(&mut bytes));
+                if worker.is_some() {
+                    // (the worker stops only when this side hangs up)
+                    if to_worker.send(batch).is_err() {
+                        break;
+                    }
+                    while let Ok(done) = prepared.try_recv() {
+                        put(&mut h, done, &mut missing);
+                    }
+                } else {
+                    put(&mut h, prepare(batch.0, batch.1), &mut missing);
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        drop(to_worker);
+        if let Some(w) = worker {
+            for done in prepared.iter() {
+                put(&mut h, done, &mut missing);
+            }
+            if w.join().is_err() {
+                return Err(Error::usage(
+                    "veclite: internal error: the vector loader failed",
+                ));
+            }
+        }
+        Ok(())
+    })?;
     if problems.is_empty() && (rows != nodes || !missing.is_empty()) {
         problems.push(format!(
             "{rows} rows but {nodes} graph nodes (rows without a node: {})",
