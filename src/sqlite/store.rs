@@ -295,7 +295,10 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
                 }
             }
             if ids.len() == LOAD_BATCH || (!more && !ids.is_empty()) {
-                let batch = (std::mem::take(&mut ids), std::mem::take(&mut bytes));
+                let batch = (
+                    std::mem::replace(&mut ids, Vec::with_capacity(LOAD_BATCH)),
+                    std::mem::replace(&mut bytes, Vec::with_capacity(LOAD_BATCH * width)),
+                );
                 if worker.is_some() {
                     // (the worker stops only when this side hangs up)
                     if to_worker.send(batch).is_err() {
