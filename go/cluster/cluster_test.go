@@ -3,21 +3,21 @@ package cluster_test
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
 	"log"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canonical/go-dqlite/app"
 	"github.com/canonical/go-dqlite/client"
+	veclite "github.com/veclite/veclite/go"
 	"github.com/veclite/veclite/go/cluster"
+	"github.com/veclite/veclite/go/internal/knntest"
 	"github.com/veclite/veclite/go/internal/wordnet"
 )
 
@@ -25,7 +25,7 @@ const (
 	nRows    = 10000 // the in-repo slice
 	batch    = 500   // rows per insert transaction
 	nQueries = 40    // held-out queries, each unfiltered and filtered
-	k        = 10
+	k        = knntest.K
 	distEps  = 1e-5 // veclite's float32 distance vs the float64 brute force
 	tieEps   = 1e-6 // distances this close stand in for each other
 	// floors for the mean recall@10 (on one node this data gives about 0.99)
@@ -33,18 +33,9 @@ const (
 	minFilteredRecall = 0.95
 )
 
-type hit struct {
-	id   int64
-	dist float64
-}
+type hit = knntest.Hit
 
-func blob(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	return b
-}
+func blob(v []float32) []byte { return veclite.Vector(v).Blob() }
 
 // fixture: the first nRows rows and the queries.
 type fixture struct {
@@ -68,45 +59,13 @@ func load(t *testing.T) *fixture {
 	return f
 }
 
-// l2 is the L2 distance (the table's metric: the default), in float64.
-func l2(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
-}
-
 // brute returns the k nearest rows among those with category cat (cat < 0: all
 // rows).
 func (f *fixture) brute(q []float32, cat int) []hit {
-	var all []hit
-	for i, v := range f.base.Vectors {
-		if cat >= 0 && int(f.base.Pos[i]) != cat {
-			continue
-		}
-		all = append(all, hit{int64(i + 1), l2(q, v)})
-	}
-	sort.Slice(all, func(a, b int) bool { return all[a].dist < all[b].dist })
-	return all[:min(k, len(all))]
+	return knntest.Brute(f.base, len(f.base.Vectors), q, cat)
 }
 
-// recall is the share of got's rows that are among want (a row at the distance
-// of want's last one counts: a tie).
-func recall(got, want []hit) float64 {
-	in := map[int64]bool{}
-	for _, h := range want {
-		in[h.id] = true
-	}
-	n := 0
-	for _, h := range got {
-		if in[h.id] || h.dist <= want[len(want)-1].dist+tieEps {
-			n++
-		}
-	}
-	return float64(n) / float64(len(want))
-}
+func recall(got, want []hit) float64 { return knntest.Recall(got, want, tieEps) }
 
 // query is one KNN statement of the test: query qi, unfiltered (cat < 0) or with
 // `AND cat = ?`.
@@ -124,28 +83,8 @@ func (f *fixture) queriesToRun() []query {
 	return qs
 }
 
-func knn(ctx context.Context, db *sql.DB, v []float32, cat int) ([]hit, error) {
-	s := `SELECT rowid, distance FROM docs WHERE knn_match(embedding, ?) AND k = 10`
-	args := []any{blob(v)}
-	if cat >= 0 {
-		s += ` AND cat = ?`
-		args = append(args, cat)
-	}
-	rows, err := db.QueryContext(ctx, s, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []hit
-	for rows.Next() {
-		var h hit
-		if err := rows.Scan(&h.id, &h.dist); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
+var knn = knntest.KNN
+var l2 = knntest.L2
 
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
@@ -306,18 +245,18 @@ func TestThreeNodes(t *testing.T) {
 			t.Fatalf("%v: %d rows, want %d", q, len(got), len(want))
 		}
 		for i, h := range got {
-			row := int(h.id) - 1
+			row := int(h.ID) - 1
 			if row < 0 || row >= nRows {
-				t.Fatalf("%v: rowid %d", q, h.id)
+				t.Fatalf("%v: rowid %d", q, h.ID)
 			}
 			if q.cat >= 0 && int(f.base.Pos[row]) != q.cat {
-				t.Fatalf("%v: rowid %d has cat %d", q, h.id, f.base.Pos[row])
+				t.Fatalf("%v: rowid %d has cat %d", q, h.ID, f.base.Pos[row])
 			}
 			d := l2(f.queries[q.qi], f.base.Vectors[row])
-			if math.Abs(d-h.dist) > distEps {
-				t.Fatalf("%v: rowid %d distance %g, brute force %g", q, h.id, h.dist, d)
+			if math.Abs(d-h.Dist) > distEps {
+				t.Fatalf("%v: rowid %d distance %g, brute force %g", q, h.ID, h.Dist, d)
 			}
-			if i > 0 && h.dist < got[i-1].dist {
+			if i > 0 && h.Dist < got[i-1].Dist {
 				t.Fatalf("%v: not ordered by distance: %v", q, got)
 			}
 		}
@@ -421,13 +360,13 @@ func TestThreeNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != k || got[0].id != newID || got[0].dist > 1e-6 {
+	if len(got) != k || got[0].ID != newID || got[0].Dist > 1e-6 {
 		t.Fatalf("after the insert on the new leader, query 0's nearest: %v, want rowid %d at distance 0", got, newID)
 	}
 	if fmt.Sprint(got[1:]) != fmt.Sprint(answers[query{0, -1}][:k-1]) {
 		t.Errorf("after the insert, query 0's other rows %v, want the first 9 of %v", got[1:], answers[query{0, -1}])
 	}
-	if got, err = knn(ctx, db2, f.queries[0], newCat); err != nil || len(got) != 1 || got[0].id != newID {
+	if got, err = knn(ctx, db2, f.queries[0], newCat); err != nil || len(got) != 1 || got[0].ID != newID {
 		t.Fatalf("cat = %d after the insert: %v, %v; want only rowid %d", newCat, got, err, newID)
 	}
 	if v, err := scalar(ctx, db2, `SELECT veclite_check('docs')`); err != nil || v != "ok" {

@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	veclite "github.com/veclite/veclite/go"
+	"github.com/veclite/veclite/go/internal/knntest"
 	"github.com/veclite/veclite/go/internal/wordnet"
 )
 
@@ -25,7 +23,7 @@ const (
 	nBatches  = nRows / batch
 	restoreAt = 12 // the mid-write restore starts once this many batches are committed
 	nQueries  = 20 // each unfiltered and with cat = qi % 4
-	k         = 10
+	k         = knntest.K
 	minRecall = 0.95 // mean recall@10 against the brute force, on each restored copy
 	tieEps    = 1e-6
 )
@@ -33,86 +31,16 @@ const (
 // EnvLitestream names the variable with the litestream binary's path.
 const EnvLitestream = "VECLITE_LITESTREAM"
 
-type hit struct {
-	id   int64
-	dist float64
-}
+type hit = knntest.Hit
 
 type query struct{ qi, cat int }
 
-func blob(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	return b
-}
+func blob(v []float32) []byte { return veclite.Vector(v).Blob() }
 
-func l2(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
-}
+var knn = knntest.KNN
+var brute = knntest.Brute
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func knn(ctx context.Context, db querier, v []float32, cat int) ([]hit, error) {
-	s := `SELECT rowid, distance FROM docs WHERE knn_match(embedding, ?) AND k = 10`
-	args := []any{blob(v)}
-	if cat >= 0 {
-		s += ` AND cat = ?`
-		args = append(args, cat)
-	}
-	rows, err := db.QueryContext(ctx, s, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []hit
-	for rows.Next() {
-		var h hit
-		if err := rows.Scan(&h.id, &h.dist); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
-
-// brute: the k nearest of the first n rows with category cat (cat < 0: any).
-func brute(base *wordnet.Base, n int, q []float32, cat int) []hit {
-	var all []hit
-	for i := 0; i < n; i++ {
-		if cat >= 0 && int(base.Pos[i]) != cat {
-			continue
-		}
-		all = append(all, hit{int64(i + 1), l2(q, base.Vectors[i])})
-	}
-	sort.Slice(all, func(a, b int) bool { return all[a].dist < all[b].dist })
-	return all[:min(k, len(all))]
-}
-
-func recall(got, want []hit) float64 {
-	if len(want) == 0 {
-		return 1
-	}
-	in := map[int64]bool{}
-	for _, h := range want {
-		in[h.id] = true
-	}
-	n := 0
-	for _, h := range got {
-		if in[h.id] || h.dist <= want[len(want)-1].dist+tieEps {
-			n++
-		}
-	}
-	return float64(n) / float64(len(want))
-}
+func recall(got, want []hit) float64 { return knntest.Recall(got, want, tieEps) }
 
 func open(t *testing.T, path string) *sql.DB {
 	t.Helper()
