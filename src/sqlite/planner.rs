@@ -260,19 +260,13 @@ fn filter_set(
     let st = t.loaded_index()?;
     let n = st.hnsw.n_slots();
     let mut bits = vec![0u64; n.div_ceil(64)];
-    let mut slots = Vec::with_capacity(rowids.len());
     for r in rowids {
         let Some(s) = st.hnsw.slot_of(r) else {
             return Err(no_node(&table, r));
         };
-        let (w, b) = (s as usize / 64, s as usize % 64);
-        if bits[w] >> b & 1 == 0 {
-            bits[w] |= 1 << b;
-            slots.push(s);
-        }
+        bits[s as usize / 64] |= 1 << (s % 64);
     }
-    slots.sort_unstable();
-    let set = std::rc::Rc::new(FilterSet { bits, slots });
+    let set = std::rc::Rc::new(FilterSet::from_bits(bits));
     if t.life.filter_cache.len() >= FILTER_CACHE {
         t.life.filter_cache.remove(0);
     }
@@ -645,16 +639,7 @@ impl<'a> Matcher<'a> {
 
     /// Every matching slot, in order (see [`scan_bits`](Self::scan_bits)).
     fn scan(&self, lead: usize) -> Vec<u32> {
-        let bits = self.scan_bits(lead);
-        let mut out = Vec::new();
-        for (w, &word) in bits.iter().enumerate() {
-            let mut b = word;
-            while b != 0 {
-                out.push((w * 64) as u32 + b.trailing_zeros());
-                b &= b - 1;
-            }
-        }
-        out
+        super::filterset::slots_of(&self.scan_bits(lead))
     }
 
     /// The matching slots as a bitset (bit `s % 64` of word `s / 64`): a pass over
@@ -1047,17 +1032,16 @@ fn in_index_set(
         let t = m.store.borrow();
         source(&t, filters, &e, h.len().max(1))
     };
-    let slots = matching_slots(&m, filters, src);
+    // (a pass over the cells gives the bitset, the rows table's index the slots)
+    let set = match src {
+        Source::Scan(lead) => Ok(FilterSet::from_bits(m.scan_bits(lead))),
+        src => matching_slots(&m, filters, src).map(|s| FilterSet::from_slots(n, s)),
+    };
     m.finish(|t, reads| {
         t.life_stats(|s| {
             s.filters_in_index += 1;
             s.filter_row_reads += reads;
         })
     })?;
-    let slots = slots?;
-    let mut bits = vec![0u64; n.div_ceil(64)];
-    for &s in &slots {
-        bits[s as usize / 64] |= 1 << (s % 64);
-    }
-    Ok(Some(std::rc::Rc::new(FilterSet { bits, slots })))
+    Ok(Some(std::rc::Rc::new(set?)))
 }
