@@ -93,12 +93,16 @@ fn answers(h: &Hnsw) -> Vec<Vec<(u32, i64)>> {
     let mut sc = Scratch::default();
     let bits = |r: Vec<(f32, i64)>| r.into_iter().map(|(d, id)| (d.to_bits(), id)).collect();
     let odd = |s: u32| !s.is_multiple_of(3);
+    let mut odd_set = vec![0u64; h.n_slots().div_ceil(64)];
+    for s in (0..h.n_slots() as u32).filter(|&s| odd(s)) {
+        odd_set[s as usize / 64] |= 1 << (s % 64);
+    }
     let mut out = Vec::new();
     for _ in 0..40 {
         let q = rng.vec(DIMS);
         out.push(bits(h.search(&q, 10, 32, &mut sc, None)));
-        out.push(bits(h.search_with(&q, 10, 32, &mut sc, Some(&odd), false)));
-        out.push(bits(h.search_with(&q, 10, 32, &mut sc, Some(&odd), true)));
+        out.push(bits(h.search(&q, 10, 32, &mut sc, Some(&odd))));
+        out.push(bits(h.search_in_set(&q, 10, 32, &mut sc, &odd_set)));
         out.push(bits(h.exact_search(&q, 10, None)));
     }
     out

@@ -160,19 +160,9 @@ impl<F: Fn(u32) -> bool> Admission for Filter<F> {
     }
 }
 
-/// Live nodes the predicate accepts; the others are crossed (two hops), so the walk
-/// goes over regions of non-matching nodes without scoring them.
-pub(super) struct TwoHop<F>(pub(super) F);
-impl<F: Fn(u32) -> bool> Admission for TwoHop<F> {
-    const CROSS: bool = true;
-    #[inline]
-    fn admits(&self, h: &Hnsw, id: u32) -> bool {
-        !h.is_tombstone(id) && (self.0)(id)
-    }
-}
-
-/// [`TwoHop`] over a bitset of admitted slots (bit `s % 64` of word `s / 64`), tested
-/// inline rather than through a closure.
+/// Live nodes whose bit is set (bit `s % 64` of word `s / 64`); the others are
+/// crossed (two hops), so the walk goes over regions of non-matching nodes without
+/// scoring them.
 pub(super) struct TwoHopSet<'a>(&'a [u64]);
 impl Admission for TwoHopSet<'_> {
     const CROSS: bool = true;
@@ -370,21 +360,6 @@ impl Hnsw {
         sc: &mut Scratch,
         admit: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(f32, i64)> {
-        self.search_with(q, k, ef, sc, admit, false)
-    }
-
-    /// [`search`](Self::search) with a choice of filtered walk: `two_hop` scores only
-    /// admitted nodes and crosses non-admitted ones by their neighbours (better for
-    /// selective filters); otherwise every node is scored and walked through.
-    pub fn search_with(
-        &self,
-        q: &[f32],
-        k: usize,
-        ef: usize,
-        sc: &mut Scratch,
-        admit: Option<&dyn Fn(u32) -> bool>,
-        two_hop: bool,
-    ) -> Vec<(f32, i64)> {
         let q = self.prepare_query(q);
         let Some(ep) = self.descend(&q, 0, sc) else {
             return Vec::new();
@@ -392,14 +367,14 @@ impl Hnsw {
         let ef = ef.max(k);
         let found = match admit {
             None => self.walk(&q, &ep, ef, 0, sc, &Live),
-            Some(f) if two_hop => self.walk(&q, &ep, ef, 0, sc, &TwoHop(f)),
             Some(f) => self.walk(&q, &ep, ef, 0, sc, &Filter(f)),
         };
         self.ranked(found, k)
     }
 
-    /// The two-hop walk of [`search_with`](Self::search_with) over the slots set in
-    /// `bits` (bit `s % 64` of word `s / 64`).
+    /// [`search`](Self::search) admitting the slots set in `bits` (bit `s % 64` of
+    /// word `s / 64`) by the two-hop walk: only admitted nodes are scored, and
+    /// non-admitted ones are crossed by their neighbours (for selective filters).
     pub fn search_in_set(
         &self,
         q: &[f32],

@@ -359,7 +359,7 @@ fn filtered_knn(
             h.search_in_set(q, kw, ef, &mut st.scratch, &set.bits)
         } else {
             let admit = |slot: u32| set.has(slot);
-            h.search_with(q, kw, ef, &mut st.scratch, Some(&admit), false)
+            h.search(q, kw, ef, &mut st.scratch, Some(&admit))
         };
         if found.len() >= k.min(count) {
             return Ok((to_hits(found), true));
@@ -980,7 +980,7 @@ fn in_index_knn(
             found = h.search_in_set(q, kw, ef, &mut scratch, &bits);
         } else {
             let admit = |slot: u32| m.admits(slot);
-            found = h.search_with(q, kw, ef, &mut scratch, Some(&admit), false);
+            found = h.search(q, kw, ef, &mut scratch, Some(&admit));
         }
         graph = found.len() >= k;
     }

@@ -136,7 +136,7 @@ impl Stream {
                 let admit_ref: Option<&dyn Fn(u32) -> bool> =
                     admit.as_ref().map(|a| a as &dyn Fn(u32) -> bool);
                 self.hnsw
-                    .search_with(&self.q, ef, ef, &mut self.scratch, admit_ref, false)
+                    .search(&self.q, ef, ef, &mut self.scratch, admit_ref)
             }
         };
         let mut found = found;
