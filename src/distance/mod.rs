@@ -60,6 +60,12 @@ pub struct Kernels {
     /// AVX-512 kernels rely on it: a `-128` gives a wrong sum, never undefined
     /// behaviour).
     pub dot_i8: fn(&[i8], &[i8]) -> i32,
+    /// The int8 codes of `v` at scale `1 / inv` into `out` (same length): `c_i =
+    /// trunc(y + copysign(0.5, y))` for `y = v_i * inv` (rounded half away from 0,
+    /// both steps in f32), clamped to `-127..=127`; returns `sum c_i^2`. Exact, so
+    /// every table gives the scalar reference's codes for finite input (a NaN
+    /// gives some code in range).
+    pub quantize_i8: fn(&[f32], f32, &mut [i8]) -> i64,
 }
 
 /// Finishes a one-pass cosine distance from `dot = a.b`, `na = |a|^2`, `nb = |b|^2`.
@@ -224,13 +230,22 @@ pub fn norm(a: &[f32]) -> f32 {
 /// overflow for huge components (`[2e19, 0]`, whose squared norm exceeds `f32`)
 /// and no underflow for tiny ones (`[1e-40, 0]` is not a zero vector).
 pub fn norm_f64(a: &[f32]) -> f64 {
-    a.iter()
-        .map(|&x| {
+    // eight running sums (they vectorise; one sum would be a chain of dependent adds)
+    let mut acc = [0f64; 8];
+    let chunks = a.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (s, &x) in acc.iter_mut().zip(c) {
             let x = f64::from(x);
-            x * x
-        })
-        .sum::<f64>()
-        .sqrt()
+            *s += x * x;
+        }
+    }
+    for (s, &x) in acc.iter_mut().zip(tail) {
+        let x = f64::from(x);
+        *s += x * x;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    (((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))).sqrt()
 }
 
 /// `1 - cos(a, b)` like [`cosine_distance`], but `None` for a zero vector and
@@ -393,6 +408,24 @@ mod tests {
                 "{} i8 max {len}",
                 k.name
             );
+        }
+        // int8 quantizing: exact, so equal; lengths around the blocks, values at the
+        // rounding ties (k + 0.5) and beyond the clamp.
+        for len in (0..=300).chain([383, 384, 385, 1024]) {
+            let v = test_vec(len, len as u64 + 11);
+            let ties: Vec<f32> = (0..len).map(|i| (i as f32 - 150.0) * 0.5).collect();
+            for (x, inv) in [
+                (&v, 127.0f32),
+                (&v, 95.3),
+                (&v, 1e-3),
+                (&ties, 1.0),
+                (&v, 1e6),
+            ] {
+                let (mut a, mut b) = (vec![0i8; len], vec![0i8; len]);
+                let na = (k.quantize_i8)(x, inv, &mut a);
+                let nb = scalar::quantize_i8(x, inv, &mut b);
+                assert_eq!((a, na), (b, nb), "{} quantize {len} at {inv}", k.name);
+            }
         }
         // Small integers: every order of summation is exact, so results are equal.
         let a: Vec<f32> = (0..77).map(|i| (i % 7) as f32 - 3.0).collect();

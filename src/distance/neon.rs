@@ -261,6 +261,8 @@ static NEON: Kernels = Kernels {
     cosine_distance: neon_cosine_distance,
     norm_squared: neon_norm_squared,
     dot_i8: neon_dot_i8,
+    // (no NEON version yet: the load's quantizing is not what bounds a query)
+    quantize_i8: super::scalar::quantize_i8,
 };
 
 /// `&NEON` if the CPU supports NEON (every aarch64 CPU does). The only way to

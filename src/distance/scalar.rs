@@ -15,6 +15,7 @@ pub(super) static KERNELS: Kernels = Kernels {
     cosine_distance,
     norm_squared,
     dot_i8,
+    quantize_i8,
 };
 
 /// `sum (a_i - b_i)^2`.
@@ -58,6 +59,25 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         .zip(b)
         .map(|(&x, &y)| i32::from(x) * i32::from(y))
         .sum()
+}
+
+/// The int8 codes of `v` at scale `1 / inv` (see `Kernels::quantize_i8`).
+pub fn quantize_i8(v: &[f32], inv: f32, out: &mut [i8]) -> i64 {
+    debug_assert_eq!(v.len(), out.len());
+    let mut n2: i64 = 0;
+    for (o, &x) in out.iter_mut().zip(v) {
+        let c = quantize_one(x, inv);
+        n2 += i64::from(c * c);
+        *o = c as i8;
+    }
+    n2
+}
+
+/// One code of [`quantize_i8`] (the SIMD kernels' tails use it too).
+#[inline]
+pub(crate) fn quantize_one(x: f32, inv: f32) -> i32 {
+    let y = x * inv;
+    ((y + 0.5f32.copysign(y)) as i32).clamp(-127, 127)
 }
 
 /// `sum a_i^2`.

@@ -338,6 +338,7 @@ static AVX2: Kernels = Kernels {
     cosine_distance: avx2_cosine_distance,
     norm_squared: avx2_norm_squared,
     dot_i8: avx2_dot_i8,
+    quantize_i8: avx2_quantize_i8,
 };
 
 /// AVX-512F for f32; the int8 dot from AVX2 (every AVX-512 CPU has AVX2, and
@@ -349,6 +350,7 @@ static AVX512: Kernels = Kernels {
     cosine_distance: avx512_cosine_distance,
     norm_squared: avx512_norm_squared,
     dot_i8: avx2_dot_i8,
+    quantize_i8: avx2_quantize_i8,
 };
 
 /// [`AVX512`] with the int8 dot of AVX-512 VNNI (`vpdpbusd`, 64 codes per
@@ -360,6 +362,7 @@ static AVX512_VNNI: Kernels = Kernels {
     cosine_distance: avx512_cosine_distance,
     norm_squared: avx512_norm_squared,
     dot_i8: avx512_vnni_dot_i8,
+    quantize_i8: avx2_quantize_i8,
 };
 
 /// `&AVX2` if the CPU supports AVX2 and FMA. The only way to obtain `AVX2`.
@@ -395,6 +398,12 @@ fn avx2_dot_i8(a: &[i8], b: &[i8]) -> i32 {
     // SAFETY: needs AVX2. Reachable only through `AVX2` (handed out after
     // detecting AVX2 and FMA) and `AVX512`/`AVX512_VNNI` (after detecting AVX2 too).
     unsafe { int8::dot_i8_avx2(a, b) }
+}
+
+fn avx2_quantize_i8(v: &[f32], inv: f32, out: &mut [i8]) -> i64 {
+    // SAFETY: needs AVX2. Reachable only through `AVX2` (handed out after
+    // detecting AVX2 and FMA) and `AVX512`/`AVX512_VNNI` (after detecting AVX2 too).
+    unsafe { int8::quantize_avx2(v, inv, out) }
 }
 
 fn avx512_vnni_dot_i8(a: &[i8], b: &[i8]) -> i32 {
@@ -460,6 +469,75 @@ mod int8 {
             .map(|(&x, &y)| i32::from(x) * i32::from(y))
             .sum();
         hsum_epi32(_mm256_add_epi32(s0, s1)) + tail
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn load8f(p: &[f32]) -> __m256 {
+        let p: &[f32; 8] = p[..8].try_into().expect("8 floats");
+        // SAFETY: `p` refers to exactly 8 initialised floats; `loadu` has no
+        // alignment requirement.
+        unsafe { _mm256_loadu_ps(p.as_ptr()) }
+    }
+
+    /// 8 codes as i32: `y = x * inv`, `trunc(y + copysign(0.5, y))` (the same two
+    /// f32 roundings as the scalar reference, no FMA), clamped to `-127..=127`
+    /// (the float clamp to +-128 first keeps huge values from the conversion's
+    /// out-of-range result).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn quant8(x: __m256, inv: __m256) -> __m256i {
+        let y = _mm256_mul_ps(x, inv);
+        let half = _mm256_or_ps(_mm256_set1_ps(0.5), _mm256_and_ps(y, _mm256_set1_ps(-0.0)));
+        let r = _mm256_add_ps(y, half);
+        let r = _mm256_max_ps(
+            _mm256_min_ps(r, _mm256_set1_ps(128.0)),
+            _mm256_set1_ps(-128.0),
+        );
+        let c = _mm256_cvttps_epi32(r);
+        _mm256_max_epi32(
+            _mm256_min_epi32(c, _mm256_set1_epi32(127)),
+            _mm256_set1_epi32(-127),
+        )
+    }
+
+    /// The int8 codes of `v` (see `Kernels::quantize_i8`), 32 per step.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn quantize_avx2(v: &[f32], inv: f32, out: &mut [i8]) -> i64 {
+        debug_assert_eq!(v.len(), out.len());
+        let n = v.len().min(out.len());
+        let (vc, vt) = v[..n].as_chunks::<32>();
+        let (oc, ot) = out[..n].as_chunks_mut::<32>();
+        let vinv = _mm256_set1_ps(inv);
+        // packs interleave the 128-bit lanes: this puts the 4-code groups back in order
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let mut acc = _mm256_setzero_si256();
+        for (x, o) in vc.iter().zip(oc.iter_mut()) {
+            let a = quant8(load8f(&x[0..]), vinv);
+            let b = quant8(load8f(&x[8..]), vinv);
+            let c = quant8(load8f(&x[16..]), vinv);
+            let d = quant8(load8f(&x[24..]), vinv);
+            let ab = _mm256_packs_epi32(a, b);
+            let cd = _mm256_packs_epi32(c, d);
+            // squares of codes in -127..=127 summed in pairs: at most 32258 per lane
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(ab, ab));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(cd, cd));
+            let codes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), order);
+            // SAFETY: `o` is exactly 32 bytes; `storeu` has no alignment requirement.
+            unsafe { _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, codes) }
+        }
+        // (each i32 lane gains at most 4 * 16129 per step: exact below 2^31 for any
+        // vector shorter than 1M components)
+        let mut lanes = [0i32; 8];
+        // SAFETY: `lanes` is exactly 32 bytes; `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc) }
+        let mut n2: i64 = lanes.iter().map(|&x| i64::from(x)).sum();
+        for (o, &x) in ot.iter_mut().zip(vt) {
+            let c = crate::distance::scalar::quantize_one(x, inv);
+            n2 += i64::from(c * c);
+            *o = c as i8;
+        }
+        n2
     }
 
     #[inline]

@@ -49,22 +49,34 @@ impl Quantize {
 /// Bytes after the codes of a stored int8 row: scale, squared norm (f32 LE each).
 pub(super) const TRAILER: usize = 8;
 
+/// The largest |x| of `v` (0 for an empty one; NaN is not expected). Eight lanes,
+/// which vectorise: the maximum does not depend on the order it is taken in.
+fn max_abs(v: &[f32]) -> f32 {
+    let mut m = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            let a = x.abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    for (m, &x) in m.iter_mut().zip(tail) {
+        *m = m.max(x.abs());
+    }
+    m.into_iter().fold(0.0f32, f32::max)
+}
+
 /// Encodes `v` into `out` (`v.len() + TRAILER` bytes): codes, scale, norm.
 pub(super) fn encode(v: &[f32], out: &mut [i8]) {
     let d = v.len();
     debug_assert_eq!(out.len(), d + TRAILER);
-    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let max = max_abs(v);
     let (codes, trailer) = out.split_at_mut(d);
     let (scale, n2) = if max >= 1e-30 {
-        // f32 throughout (vectorised): |x * inv| <= 127, rounded half away from 0
+        // f32 throughout (the SIMD quantizer): |x * inv| <= 127, rounded half away from 0
         let inv = 127.0 / max;
-        let mut n2: i64 = 0;
-        for (o, &x) in codes.iter_mut().zip(v) {
-            let y = x * inv;
-            let c = ((y + 0.5f32.copysign(y)) as i32).clamp(-127, 127);
-            n2 += i64::from(c * c);
-            *o = c as i8;
-        }
+        let n2 = (crate::distance::kernels().quantize_i8)(v, inv, codes);
         (f64::from(max) / 127.0, n2)
     } else if max > 0.0 {
         // tiny values: f64, so a subnormal maximum still scales to 127
