@@ -67,6 +67,67 @@ fn check(quantize: &str) {
         .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
+
+    // A row whose vector was damaged outside veclite (a NaN written straight into
+    // the rows table) fails the threaded load with the row named, as a small one.
+    let bad_row = expected[0][3].0;
+    let mut nan = common::blob(&w.base[0]);
+    nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+    b.execute(
+        "UPDATE t_rows SET v = ? WHERE rowid = ?",
+        rusqlite::params![nan, bad_row],
+    )
+    .unwrap();
+    drop(b);
+    let c = Connection::open(&path).unwrap();
+    common::register(&c);
+    let err = c
+        .prepare("SELECT rowid FROM t WHERE knn_match(v, ?) AND k = 10")
+        .unwrap()
+        .query_map([&qs[0]], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("row {bad_row} has a non-finite vector")),
+        "{err}"
+    );
+    drop(c);
+
+    // A graph whose two nodes name one rowid (rowids are mapped in bulk once the
+    // nodes are in) is refused too, with the rowid named.
+    let c = Connection::open(&path).unwrap();
+    c.execute(
+        "UPDATE t_rows SET v = ? WHERE rowid = ?",
+        rusqlite::params![common::blob(&w.base[0]), bad_row],
+    )
+    .unwrap();
+    let (slot, twice): (i64, i64) = c
+        .query_row(
+            "SELECT slot, (SELECT rowid FROM t_graph WHERE slot > g.slot ORDER BY slot LIMIT 1) \
+             FROM t_graph g ORDER BY slot DESC LIMIT 1 OFFSET 100",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    c.execute(
+        "UPDATE t_graph SET rowid = ? WHERE slot = ?",
+        rusqlite::params![twice, slot],
+    )
+    .unwrap();
+    drop(c);
+    let d = Connection::open(&path).unwrap();
+    common::register(&d);
+    let err = d
+        .prepare("SELECT rowid FROM t WHERE knn_match(v, ?) AND k = 10")
+        .unwrap()
+        .query_map([&qs[0]], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&format!("rowid {twice} has two nodes")), "{err}");
 }
 
 #[test]

@@ -10,8 +10,9 @@
 //! hold the free value, so growing only moves the length.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::ops::{Index, IndexMut};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A slot number: a node's index in the arrays (and its key in storage). The
 /// public methods of [`Hnsw`](super::Hnsw) take and return plain `u32`; inside the
@@ -278,17 +279,65 @@ impl<T: Elem> IndexMut<usize> for Chunked<T> {
 /// Shards of the row map.
 const SHARDS: usize = 64;
 
+/// The row map's hash of a rowid: splitmix64's finaliser over the rowid xor a key
+/// drawn once per process (from std's random hasher state). Rowids are the
+/// application's (dense, sequential or strided: multiples of a power of two mix
+/// like any other), and the key keeps the bucket of a rowid unknowable from
+/// outside; the default SipHash costs several times more, which a load of a
+/// million rows pays a million times.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RowHash(u64);
+
+impl Default for RowHash {
+    fn default() -> Self {
+        static KEY: OnceLock<u64> = OnceLock::new();
+        RowHash(*KEY.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0u64)))
+    }
+}
+
+impl BuildHasher for RowHash {
+    type Hasher = RowHasher;
+    fn build_hasher(&self) -> RowHasher {
+        RowHasher(self.0)
+    }
+}
+
+/// See [`RowHash`]; only `i64` keys are hashed.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RowHasher(u64);
+
+impl Hasher for RowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // (not reached for i64 keys; kept correct for any other use)
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        let mut x = (i as u64) ^ self.0;
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        self.0 = x ^ (x >> 31);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Shard = HashMap<i64, Slot, RowHash>;
+
 /// The rowid -> slot map in [`SHARDS`] copy-on-write shards chosen by a hash of
 /// the rowid: a write copies (if shared) only the shard it goes to.
 #[derive(Clone, Debug)]
 pub(super) struct RowMap {
-    shards: Vec<Arc<HashMap<i64, Slot>>>,
+    shards: Vec<Arc<Shard>>,
 }
 
 impl Default for RowMap {
     fn default() -> Self {
         RowMap {
-            shards: (0..SHARDS).map(|_| Arc::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Arc::new(Shard::default())).collect(),
         }
     }
 }
@@ -311,6 +360,41 @@ impl RowMap {
     /// Returns the slot `rowid` had.
     pub(super) fn insert(&mut self, rowid: i64, slot: Slot) -> Option<Slot> {
         Arc::make_mut(&mut self.shards[shard_of(rowid)]).insert(rowid, slot)
+    }
+    /// Inserts every pair, shard by shard (a shard's table then stays in cache
+    /// while it fills, where inserts in the given order would miss the cache at
+    /// every one for a large map). Returns the rowids given more than once (the
+    /// last pair of such a rowid wins).
+    pub(super) fn insert_all(&mut self, pairs: &[(i64, Slot)]) -> Vec<i64> {
+        let mut counts = [0usize; SHARDS + 1];
+        for &(r, _) in pairs {
+            counts[shard_of(r) + 1] += 1;
+        }
+        for i in 1..=SHARDS {
+            counts[i] += counts[i - 1];
+        }
+        let mut at = counts;
+        let mut order = vec![(0i64, Slot(0)); pairs.len()];
+        for &(r, s) in pairs {
+            let sh = shard_of(r);
+            order[at[sh]] = (r, s);
+            at[sh] += 1;
+        }
+        let mut twice = Vec::new();
+        for (sh, map) in self.shards.iter_mut().enumerate() {
+            let part = &order[counts[sh]..counts[sh + 1]];
+            if part.is_empty() {
+                continue;
+            }
+            let map = Arc::make_mut(map);
+            map.reserve(part.len());
+            for &(r, s) in part {
+                if map.insert(r, s).is_some() {
+                    twice.push(r);
+                }
+            }
+        }
+        twice
     }
     pub(super) fn remove(&mut self, rowid: i64) -> Option<Slot> {
         let sh = &mut self.shards[shard_of(rowid)];
@@ -348,10 +432,10 @@ impl RowMap {
     /// A map of the same rows as `rows`, keeping (shared) every shard of `self`
     /// that already holds exactly the same rows, and the capacity of the others.
     pub(super) fn rebuilt(&self, rows: impl Iterator<Item = (i64, Slot)>) -> RowMap {
-        let mut fresh: Vec<HashMap<i64, Slot>> = self
+        let mut fresh: Vec<Shard> = self
             .shards
             .iter()
-            .map(|s| HashMap::with_capacity(s.capacity()))
+            .map(|s| Shard::with_capacity_and_hasher(s.capacity(), RowHash::default()))
             .collect();
         for (r, s) in rows {
             fresh[shard_of(r)].insert(r, s);

@@ -4,8 +4,9 @@
 use super::problem::GraphProblem;
 use std::collections::BTreeSet;
 
-use super::nodes::{QRef, Slot};
-use super::quant::{self, Quantize};
+use super::chunks::Chunked;
+use super::nodes::{Slot, Vectors};
+use super::quant;
 use super::{codec, Hnsw, FREE, MAX_LEVEL};
 
 impl Hnsw {
@@ -50,107 +51,145 @@ impl Hnsw {
         self.nodes.levels[s] = level as u8;
         self.nodes.rowids[s] = rowid;
         self.nodes.upper[s] = upper;
-        if self.map.insert(rowid, slot).is_some() {
-            return Err(GraphProblem::RowidTwice(rowid));
-        }
+        // (mapped all at once by map_loaded)
+        self.loaded_rows.push((rowid, slot));
         Ok(())
     }
 
-    /// Sets the vector of a loaded node from its stored little-endian float32 bytes
-    /// (normalised here under cosine). Returns false if the rowid has no node.
-    pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
-        let prep = self.vector_prep();
-        let mut batch = prep.batch(1);
-        prep.prepare(bytes, &mut batch);
-        self.store_prepared(rowid, &batch, 0)
+    /// Maps the rowids of the nodes loaded so far to their slots (after the last
+    /// [`load_node`](Self::load_node); [`vector_fill`](Self::vector_fill) and
+    /// [`finish_load`](Self::finish_load) need it). A rowid in two nodes is a
+    /// problem.
+    pub fn map_loaded(&mut self) -> Result<(), GraphProblem> {
+        let pairs = std::mem::take(&mut self.loaded_rows);
+        match self.map.insert_all(&pairs).first() {
+            Some(&r) => Err(GraphProblem::RowidTwice(r)),
+            None => Ok(()),
+        }
     }
 
-    /// How this index turns a stored vector into what a slot holds, as a value of
-    /// its own: a loader can prepare vectors on other threads.
-    pub fn vector_prep(&self) -> VectorPrep {
-        VectorPrep {
+    /// Sets the vector of a loaded node from its stored little-endian float32 bytes
+    /// (normalised here under cosine). Returns false if the rowid has no node or
+    /// the vector is not finite.
+    pub fn load_vector(&mut self, rowid: i64, bytes: &[u8]) -> bool {
+        // (the nodes loaded before it are mapped first)
+        if self.map_loaded().is_err() {
+            return false;
+        }
+        let mut fill = self.vector_fill();
+        let r = fill.fill(self, rowid, bytes);
+        self.finish_fill(fill);
+        r == Filled::Ok
+    }
+
+    /// Takes the vectors out of a loading index, to be set from the stored rows
+    /// by a [`VectorFill`] (on another thread if need be: the index itself is
+    /// then only read, for the rowid -> slot map) and put back by
+    /// [`finish_fill`](Self::finish_fill). Call after the last
+    /// [`load_node`](Self::load_node): the slots must exist.
+    pub fn vector_fill(&mut self) -> VectorFill {
+        let empty = match self.nodes.vectors {
+            Vectors::F32(_) => Vectors::F32(Chunked::new(self.p.dims, 0.0)),
+            Vectors::I8(_) => Vectors::I8(Chunked::new(self.p.dims + quant::TRAILER, 0)),
+        };
+        VectorFill {
+            vectors: std::mem::replace(&mut self.nodes.vectors, empty),
             dims: self.p.dims,
             normalize: self.p.metric.normalizes(),
-            quantize: self.p.quantize,
+            buf: Vec::with_capacity(self.p.dims),
+            next: 0,
         }
     }
 
-    /// Sets the vector of `rowid`'s node to vector `i` of `batch` (prepared by this
-    /// index's [`vector_prep`](Self::vector_prep)). Returns false if the rowid has no
-    /// node.
-    pub fn store_prepared(&mut self, rowid: i64, batch: &Prepared, i: usize) -> bool {
-        let Some(slot) = self.map.get(rowid) else {
-            return false;
-        };
-        let w = self.vector_prep().width();
-        match batch {
-            Prepared::F32(v) => self
-                .nodes
-                .vectors
-                .set(slot, QRef::F32(&v[i * w..(i + 1) * w])),
-            Prepared::I8(v) => self
-                .nodes
-                .vectors
-                .set(slot, QRef::I8(&v[i * w..(i + 1) * w])),
-        }
-        true
+    /// Puts back the vectors a [`VectorFill`] set.
+    pub fn finish_fill(&mut self, fill: VectorFill) {
+        self.nodes.vectors = fill.vectors;
     }
 }
 
-/// Prepares stored vectors for an index (see [`Hnsw::vector_prep`]).
-#[derive(Clone, Copy, Debug)]
-pub struct VectorPrep {
+/// The vectors of a loading index, set row by row from their stored bytes (see
+/// [`Hnsw::vector_fill`]).
+#[derive(Debug)]
+pub struct VectorFill {
+    vectors: Vectors,
     dims: usize,
     normalize: bool,
-    quantize: Quantize,
+    /// The decoded floats of the vector being quantized.
+    buf: Vec<f32>,
+    /// The slot after the last one filled.
+    next: usize,
 }
 
-/// Vectors prepared one after another, each [`VectorPrep::width`] elements.
-#[derive(Debug)]
-pub enum Prepared {
-    F32(Vec<f32>),
-    I8(Vec<i8>),
+/// What [`VectorFill::fill`] did with a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filled {
+    Ok,
+    /// The rowid has no node.
+    NoNode,
+    /// The vector holds a NaN or an infinity (the slot is left as it was).
+    NotFinite,
 }
 
-impl VectorPrep {
-    /// Elements a slot holds: `dims` floats, or `dims` codes and the trailer.
-    pub fn width(&self) -> usize {
-        match self.quantize {
-            Quantize::None => self.dims,
-            Quantize::Int8 => self.dims + quant::TRAILER,
-        }
-    }
-
-    /// An empty batch with room for `n` vectors.
-    pub fn batch(&self, n: usize) -> Prepared {
-        match self.quantize {
-            Quantize::None => Prepared::F32(Vec::with_capacity(n * self.width())),
-            Quantize::Int8 => Prepared::I8(Vec::with_capacity(n * self.width())),
-        }
-    }
-
-    /// Appends the vector of the little-endian float32 `bytes` to `batch`:
-    /// `dims` components (missing ones 0), normalised under cosine, then quantized
-    /// if the index is.
-    pub fn prepare(&self, bytes: &[u8], batch: &mut Prepared) {
+impl VectorFill {
+    /// Sets the vector of `rowid`'s node in `h` (the index this fill was taken
+    /// from) from the little-endian float32 `bytes`: `dims` components (missing
+    /// ones 0), normalised under cosine, then quantized if the index is.
+    pub fn fill(&mut self, h: &Hnsw, rowid: i64, bytes: &[u8]) -> Filled {
+        // The rows come in rowid order, which is slot order for rows inserted one
+        // after another: the slot after the last one is tried first, and the map
+        // (a cache miss per row at a million rows) asked only when that is not it.
+        // (load_node refuses a rowid in two nodes, so a live slot holding this
+        // rowid is the map's answer)
+        let n = h.nodes.len();
+        let next = self.next;
+        let slot = if next < n && h.nodes.rowids[next] == rowid && h.nodes.levels[next] != FREE {
+            Slot(next as u32)
+        } else {
+            match h.map.get(rowid) {
+                Some(s) => s,
+                None => return Filled::NoNode,
+            }
+        };
+        self.next = slot.idx() + 1;
         let d = self.dims;
-        let mut v: Vec<f32> = bytes
-            .chunks_exact(4)
-            .take(d)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        v.resize(d, 0.0);
-        if self.normalize {
-            crate::vector::normalize(&mut v);
-        }
-        match batch {
-            Prepared::F32(out) => out.extend_from_slice(&v),
-            Prepared::I8(out) => {
-                let at = out.len();
-                out.resize(at + d + quant::TRAILER, 0);
-                quant::encode(&v, &mut out[at..]);
+        let decode = |out: &mut [f32]| {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            let n = (bytes.len() / 4).min(d);
+            out[n..].fill(0.0);
+            // (all exponent bits set: an infinity or a NaN; or-ed without an early
+            // exit, which vectorises)
+            let exp = 0x7f80_0000u32;
+            out.iter()
+                .fold(0u32, |acc, x| acc | u32::from(x.to_bits() & exp == exp))
+                == 0
+        };
+        match &mut self.vectors {
+            Vectors::F32(c) => {
+                let dst = c.get_mut(slot.idx());
+                self.buf.resize(d, 0.0);
+                // (decoded aside first: a non-finite vector leaves the slot alone)
+                if !decode(&mut self.buf) {
+                    return Filled::NotFinite;
+                }
+                if self.normalize {
+                    crate::vector::normalize(&mut self.buf);
+                }
+                dst.copy_from_slice(&self.buf);
+            }
+            Vectors::I8(c) => {
+                self.buf.resize(d, 0.0);
+                if !decode(&mut self.buf) {
+                    return Filled::NotFinite;
+                }
+                if self.normalize {
+                    crate::vector::normalize(&mut self.buf);
+                }
+                quant::encode(&self.buf, c.get_mut(slot.idx()));
             }
         }
+        Filled::Ok
     }
 }
 
@@ -176,6 +215,7 @@ impl Hnsw {
             }
         }
         self.load_node(slot, rowid, node)?;
+        self.map_loaded()?;
         if vec.len() != self.p.dims * 4 || !self.load_vector(rowid, vec) {
             return Err(GraphProblem::BadVector(rowid));
         }
@@ -256,13 +296,27 @@ impl Hnsw {
     /// Validates the loaded graph and sets the entry point. On error the index must
     /// not be used.
     pub fn finish_load(&mut self, entry: Option<u32>) -> Result<(), GraphProblem> {
+        self.finish_load_checked(entry, None)
+    }
+
+    /// [`finish_load`](Self::finish_load) with the links already checked: `links`
+    /// is what [`check_links`](Self::check_links) found (a loader checks them on
+    /// its second thread while the first one still reads the vectors).
+    pub fn finish_load_checked(
+        &mut self,
+        entry: Option<u32>,
+        links: Option<Vec<GraphProblem>>,
+    ) -> Result<(), GraphProblem> {
+        self.map_loaded()?;
         self.free = self.free_slots();
         self.entry = entry.map(Slot);
         self.max_level = entry
             .filter(|&e| (e as usize) < self.nodes.len())
             .map(|e| self.nodes.levels[e as usize])
             .unwrap_or(0);
-        let mut problems = self.check();
+        let mut problems = self.check_entry();
+        problems.extend(links.unwrap_or_else(|| self.check_links()));
+        problems.truncate(101);
         if !problems.is_empty() {
             let more = problems.len() - 1;
             let first = problems.swap_remove(0);
@@ -283,6 +337,14 @@ impl Hnsw {
 
     /// Structural problems: links to free or missing slots, levels, entry point.
     pub fn check(&self) -> Vec<GraphProblem> {
+        let mut out = self.check_entry();
+        out.extend(self.check_links());
+        out.truncate(101);
+        out
+    }
+
+    /// The entry point's problems: missing, not live, not on the top level.
+    pub fn check_entry(&self) -> Vec<GraphProblem> {
         let mut out = Vec::new();
         let n = self.nodes.levels.len();
         match self.entry {
@@ -301,13 +363,31 @@ impl Hnsw {
             }
             None => {}
         }
-        let mut seen: Vec<u32> = vec![0; n];
-        let mut tag: u32 = 0;
+        out
+    }
+
+    /// The links' problems: to free or missing slots, above the target's level,
+    /// to the node itself, twice in one list; levels out of range. At most 101.
+    pub fn check_links(&self) -> Vec<GraphProblem> {
+        let mut out = Vec::new();
+        let n = self.nodes.levels.len();
+        // Bitsets of the live slots and of the targets seen in the list at hand: a
+        // million slots take 125 KB each, which stay in cache, where the levels
+        // (1 MB) or a tag per slot (4 MB) would cost a cache miss per link.
+        let words = n.div_ceil(64);
+        let mut live = vec![0u64; words];
+        for (s, &lvl) in (0..n).map(|s| (s, &self.nodes.levels[s])) {
+            if lvl != FREE {
+                live[s / 64] |= 1 << (s % 64);
+            }
+        }
+        let is_live = |x: usize| x < n && live[x / 64] & (1 << (x % 64)) != 0;
+        let mut seen = vec![0u64; words];
         for s in 0..n {
-            let lvl = self.nodes.levels[s];
-            if lvl == FREE {
+            if !is_live(s) {
                 continue;
             }
+            let lvl = self.nodes.levels[s];
             if lvl > MAX_LEVEL {
                 out.push(GraphProblem::LevelTooHigh {
                     slot: s as u32,
@@ -317,16 +397,15 @@ impl Hnsw {
             }
             for lc in 0..=lvl as usize {
                 let l = self.links(s as u32, lc);
-                tag = tag.wrapping_add(1);
                 for &x in l {
-                    if x as usize >= n || self.nodes.levels[x as usize] == FREE {
+                    if !is_live(x as usize) {
                         out.push(GraphProblem::LinkToMissing {
                             slot: s as u32,
                             rowid: self.nodes.rowids[s],
                             target: x,
                             level: lc,
                         });
-                    } else if (self.nodes.levels[x as usize] as usize) < lc {
+                    } else if lc > 0 && (self.nodes.levels[x as usize] as usize) < lc {
                         out.push(GraphProblem::LinkAboveLevel {
                             slot: s as u32,
                             target: x,
@@ -337,7 +416,7 @@ impl Hnsw {
                             slot: s as u32,
                             level: lc,
                         });
-                    } else if seen[x as usize] == tag {
+                    } else if seen[x as usize / 64] & (1 << (x % 64)) != 0 {
                         out.push(GraphProblem::DuplicateLink {
                             slot: s as u32,
                             target: x,
@@ -345,10 +424,15 @@ impl Hnsw {
                         });
                     }
                     if (x as usize) < n {
-                        seen[x as usize] = tag;
+                        seen[x as usize / 64] |= 1 << (x % 64);
                     }
                     if out.len() > 100 {
                         return out;
+                    }
+                }
+                for &x in l {
+                    if (x as usize) < n {
+                        seen[x as usize / 64] = 0;
                     }
                 }
             }

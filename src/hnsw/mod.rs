@@ -58,7 +58,7 @@ use crate::distance::{self, Kernels, Metric};
 pub use attrs::{Bytes, Cell, Column, PREFIX};
 pub use graph::InsertPlan;
 pub use journal::Tag;
-pub use load::{Prepared, VectorPrep};
+pub use load::{Filled, VectorFill};
 pub use nodes::{QRef, Query};
 pub use problem::GraphProblem;
 pub use quant::Quantize;
@@ -117,6 +117,9 @@ pub struct Hnsw {
     purge_examined: usize,
     /// The owner's attribute columns, loaded on demand (see `attrs`).
     attrs: attrs::Attrs,
+    /// Rowids and slots of the nodes a load read, not mapped yet (see
+    /// `Hnsw::map_loaded`).
+    loaded_rows: Vec<(i64, Slot)>,
 }
 
 // Shared versions are read from several threads.
@@ -156,6 +159,7 @@ impl Hnsw {
             inlinks: None,
             purge_examined: 0,
             attrs: attrs::Attrs::default(),
+            loaded_rows: Vec::new(),
         }
     }
 
@@ -265,6 +269,7 @@ impl Hnsw {
             inlinks: self.inlinks.clone(),
             purge_examined: self.purge_examined,
             attrs: self.attrs.clone(),
+            loaded_rows: Vec::new(),
         }
     }
 

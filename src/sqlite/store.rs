@@ -6,7 +6,7 @@ use super::config::{quote_ident, TableConfig};
 use super::ffi::{Db, OwnedValue, Stmt, ValueType};
 use super::shadow::{self, Names};
 use crate::error::{Error, Result};
-use crate::hnsw::{Hnsw, Params, Prepared, Scratch, Tag};
+use crate::hnsw::{Filled, GraphProblem, Hnsw, Params, Scratch, Tag, VectorFill};
 use std::sync::Arc;
 
 /// A table's in-memory index as one connection holds it.
@@ -191,12 +191,144 @@ pub fn config_int(db: Db, names: &Names, key: &str) -> Result<Option<i64>> {
 
 /// Loads the graph of a table from its shadow tables. Every problem found is
 /// returned (for veclite_check); the index is only usable if there are none.
+/// One batch of what a load reads, in the order it is read: every node, then
+/// every vector.
+enum Read {
+    /// `T_graph` rows: slots, rowids, and the node BLOBs back to back (node `i`
+    /// ends at `ends[i]`).
+    Nodes {
+        slots: Vec<u32>,
+        rowids: Vec<i64>,
+        ends: Vec<usize>,
+        bytes: Vec<u8>,
+    },
+    /// `T_rows` rows: rowids and their vectors back to back.
+    Vectors { ids: Vec<i64>, bytes: Vec<u8> },
+}
+
+impl Read {
+    fn nodes() -> Read {
+        Read::Nodes {
+            slots: Vec::with_capacity(LOAD_BATCH),
+            rowids: Vec::with_capacity(LOAD_BATCH),
+            ends: Vec::with_capacity(LOAD_BATCH),
+            bytes: Vec::new(),
+        }
+    }
+    fn vectors(width: usize) -> Read {
+        Read::Vectors {
+            ids: Vec::with_capacity(LOAD_BATCH),
+            bytes: Vec::with_capacity(LOAD_BATCH * width),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Read::Nodes { slots, .. } => slots.len(),
+            Read::Vectors { ids, .. } => ids.len(),
+        }
+    }
+    fn clear(&mut self) {
+        match self {
+            Read::Nodes {
+                slots,
+                rowids,
+                ends,
+                bytes,
+            } => {
+                slots.clear();
+                rowids.clear();
+                ends.clear();
+                bytes.clear();
+            }
+            Read::Vectors { ids, bytes } => {
+                ids.clear();
+                bytes.clear();
+            }
+        }
+    }
+}
+
+/// Batches the reading side of a load may be ahead of the building side: the
+/// builder's first part (the nodes) takes longer than reading them, so the
+/// reader goes on to the vectors meanwhile (at 384 dimensions a vector batch is
+/// 1.5 MB: this is up to 48 MB held).
+const READ_AHEAD: usize = 32;
+
+/// Problems a load reports past this many are not looked for.
+const LOAD_PROBLEMS: usize = 100;
+
+/// The side of a load that builds the index from what is read: the nodes, then
+/// the vectors (through a [`VectorFill`], taken when the first vectors come).
+struct Builder {
+    h: Hnsw,
+    fill: Option<VectorFill>,
+    node_problems: Vec<String>,
+    /// Rows whose vector is not finite, rows without a node.
+    bad: Vec<i64>,
+    missing: Vec<i64>,
+    /// What checking the links found, once every node is in.
+    links: Option<Vec<GraphProblem>>,
+}
+
+impl Builder {
+    fn take(&mut self, r: &Read) {
+        match r {
+            Read::Nodes {
+                slots,
+                rowids,
+                ends,
+                bytes,
+            } => {
+                let mut at = 0;
+                for ((&slot, &rowid), &end) in slots.iter().zip(rowids).zip(ends) {
+                    if self.node_problems.len() <= LOAD_PROBLEMS {
+                        if let Err(e) = self.h.load_node(slot, rowid, &bytes[at..end]) {
+                            self.node_problems.push(e.to_string());
+                        }
+                    }
+                    at = end;
+                }
+            }
+            Read::Vectors { ids, bytes } => {
+                if self.fill.is_none() {
+                    // every node is in: map their rowids, check their links
+                    if let Err(e) = self.h.map_loaded() {
+                        self.node_problems.push(e.to_string());
+                    }
+                    self.links = Some(self.h.check_links());
+                }
+                let fill = self.fill.get_or_insert_with(|| self.h.vector_fill());
+                let width = bytes.len() / ids.len().max(1);
+                for (&rowid, b) in ids.iter().zip(bytes.chunks_exact(width.max(1))) {
+                    match fill.fill(&self.h, rowid, b) {
+                        Filled::Ok => {}
+                        Filled::NoNode => self.missing.push(rowid),
+                        Filled::NotFinite => self.bad.push(rowid),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Too many problems already: the rest of the load is not worth reading.
+    fn given_up(&self) -> bool {
+        self.node_problems.len() > LOAD_PROBLEMS
+    }
+
+    fn finish(mut self) -> Builder {
+        if let Some(f) = self.fill.take() {
+            self.h.finish_fill(f);
+        }
+        self
+    }
+}
+
 pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<String>)> {
     let seed = config_int(db, names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
     let entry = config_int(db, names, "entry")?;
     let mut h = Hnsw::new(params(cfg, seed));
     h.reserve_attrs(cfg.meta.len());
-    let mut problems = Vec::new();
+    let mut slots = 0;
     {
         let mut st = db.prepare(
             &format!("SELECT max(slot) FROM {}", names.q("graph")),
@@ -205,136 +337,203 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
         if st.step()? && st.column_type(0) == ValueType::Integer {
             let max = st.column_i64(0);
             if (0..=50_000_000).contains(&max) {
-                h.reserve(max as usize + 1);
+                slots = max as usize + 1;
+                h.reserve(slots);
             }
         }
     }
-    // Two sequential scans (no per-node B-tree seeks): the nodes, then the vectors.
-    let mut st = db.prepare(
-        &format!("SELECT slot, rowid, node FROM {}", names.q("graph")),
-        false,
-    )?;
-    let mut nodes = 0usize;
-    while st.step()? {
-        nodes += 1;
-        let slot = st.column_i64(0);
-        let rowid = st.column_i64(1);
-        if !(0..=u32::MAX as i64 / 2).contains(&slot) {
-            problems.push(format!("node {slot}: slot number out of range"));
-        } else if let Err(e) = h.load_node(slot as u32, rowid, st.column_bytes(2)) {
-            problems.push(e.to_string());
-        }
-        if problems.len() > 100 {
-            return Ok((h, problems));
-        }
-    }
-    let mut st = db.prepare(
-        &format!(
-            "SELECT rowid, {} FROM {}",
-            quote_ident(&cfg.vector_name),
-            names.q("rows")
-        ),
-        false,
-    )?;
-    let mut rows = 0usize;
-    let mut missing: Vec<String> = Vec::new();
-    // The vectors are read here and prepared (decoded, normalised, quantized) in
-    // batches: for a large table by a second thread, while the next batch is read.
-    let prep = h.vector_prep();
+    // Two sequential scans (no per-node B-tree seeks): the nodes, then the
+    // vectors. This thread only reads them, in batches; the index is built from
+    // the batches, for a large table by a second thread meanwhile (which has the
+    // index to itself: nodes first, then vectors, in the order read). Batch
+    // buffers go back and forth, so a load does not fault in fresh pages for
+    // every batch.
+    let threaded = slots >= THREADED_LOAD_FROM;
     let width = cfg.dims * 4;
-    let prepare = move |ids: Vec<i64>, bytes: Vec<u8>| -> (Vec<i64>, Prepared) {
-        let mut out = prep.batch(ids.len());
-        for b in bytes.chunks_exact(width) {
-            prep.prepare(b, &mut out);
-        }
-        (ids, out)
+    let builder = Builder {
+        h,
+        fill: None,
+        node_problems: Vec::new(),
+        bad: Vec::new(),
+        missing: Vec::new(),
+        links: None,
     };
-    let put = |h: &mut Hnsw, (ids, batch): (Vec<i64>, Prepared), missing: &mut Vec<String>| {
-        for (i, &rowid) in ids.iter().enumerate() {
-            if !h.store_prepared(rowid, &batch, i) && missing.len() < 5 {
-                missing.push(rowid.to_string());
+    // the problems this side finds, by scan
+    let (mut graph_problems, mut row_problems) = (Vec::new(), Vec::new());
+    let (mut nodes, mut rows) = (0usize, 0usize);
+    let given_up = std::sync::atomic::AtomicBool::new(false);
+    let builder = std::thread::scope(|scope| -> Result<Builder> {
+        let (to_worker, batches) = std::sync::mpsc::sync_channel::<Read>(READ_AHEAD);
+        let (to_loader, spent) = std::sync::mpsc::channel::<Read>();
+        let given_up = &given_up;
+        let (worker, mut here) = if threaded {
+            let mut b = builder;
+            let w = std::thread::Builder::new()
+                .name("veclite-load".into())
+                .spawn_scoped(scope, move || {
+                    for r in batches {
+                        b.take(&r);
+                        if b.given_up() {
+                            given_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        if to_loader.send(r).is_err() {
+                            break;
+                        }
+                    }
+                    b.finish()
+                })
+                .map_err(|e| {
+                    Error::usage(format!("veclite: cannot start the index loader: {e}"))
+                })?;
+            (Some(w), None)
+        } else {
+            (None, Some(builder))
+        };
+        let mut spare: Vec<Read> = Vec::new();
+        // hands a full batch over and returns an empty one of the same kind
+        let mut hand = |r: Read, here: &mut Option<Builder>| -> Result<Read> {
+            let is_nodes = matches!(r, Read::Nodes { .. });
+            if let Some(b) = here.as_mut() {
+                b.take(&r);
+                if b.given_up() {
+                    given_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                let mut r = r;
+                r.clear();
+                return Ok(r);
+            }
+            while let Ok(mut done) = spent.try_recv() {
+                done.clear();
+                spare.push(done);
+            }
+            if to_worker.send(r).is_err() {
+                return Err(Error::usage(
+                    "veclite: internal error: the index loader stopped",
+                ));
+            }
+            let i = spare
+                .iter()
+                .position(|s| matches!(s, Read::Nodes { .. }) == is_nodes);
+            Ok(match i {
+                Some(i) => spare.swap_remove(i),
+                None if is_nodes => Read::nodes(),
+                None => Read::vectors(width),
+            })
+        };
+        let stop = || given_up.load(std::sync::atomic::Ordering::Relaxed);
+
+        let mut st = db.prepare(
+            &format!("SELECT slot, rowid, node FROM {}", names.q("graph")),
+            false,
+        )?;
+        let mut batch = Read::nodes();
+        while st.step()? {
+            nodes += 1;
+            let slot = st.column_i64(0);
+            if !(0..=u32::MAX as i64 / 2).contains(&slot) {
+                graph_problems.push(format!("node {slot}: slot number out of range"));
+                if graph_problems.len() > LOAD_PROBLEMS {
+                    break;
+                }
+                continue;
+            }
+            if let Read::Nodes {
+                slots,
+                rowids,
+                ends,
+                bytes,
+            } = &mut batch
+            {
+                slots.push(slot as u32);
+                rowids.push(st.column_i64(1));
+                bytes.extend_from_slice(st.column_bytes(2));
+                ends.push(bytes.len());
+            }
+            if batch.len() == LOAD_BATCH {
+                batch = hand(batch, &mut here)?;
+                if stop() {
+                    break;
+                }
             }
         }
-    };
-    let threaded = h.n_slots() >= THREADED_LOAD_FROM;
-    std::thread::scope(|scope| -> Result<()> {
-        let (to_worker, batches) = std::sync::mpsc::sync_channel::<(Vec<i64>, Vec<u8>)>(4);
-        let (to_loader, prepared) = std::sync::mpsc::channel::<(Vec<i64>, Prepared)>();
-        let worker = threaded.then(|| {
-            scope.spawn(move || {
-                for (ids, bytes) in batches {
-                    if to_loader.send(prepare(ids, bytes)).is_err() {
-                        break;
-                    }
-                }
-            })
-        });
-        let (mut ids, mut bytes) = (Vec::new(), Vec::new());
-        loop {
-            let more = st.step()?;
-            if more {
+        drop(st);
+        if batch.len() > 0 {
+            hand(batch, &mut here)?;
+        }
+        if !stop() && graph_problems.len() <= LOAD_PROBLEMS {
+            let mut st = db.prepare(
+                &format!(
+                    "SELECT rowid, {} FROM {}",
+                    quote_ident(&cfg.vector_name),
+                    names.q("rows")
+                ),
+                false,
+            )?;
+            let mut batch = Read::vectors(width);
+            while st.step()? {
                 rows += 1;
                 let rowid = st.column_i64(0);
                 let vb = st.column_bytes(1);
                 if vb.len() != width {
-                    problems.push(format!(
+                    row_problems.push(format!(
                         "row {rowid} has a vector of {} bytes, expected {width}",
                         vb.len(),
                     ));
-                } else if vb
-                    .chunks_exact(4)
-                    .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
-                {
-                    problems.push(format!(
-                        "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
-                        names.table
-                    ));
-                } else {
+                    continue;
+                }
+                if let Read::Vectors { ids, bytes } = &mut batch {
                     ids.push(rowid);
                     bytes.extend_from_slice(vb);
                 }
-            }
-            if ids.len() == LOAD_BATCH || (!more && !ids.is_empty()) {
-                let batch = (
-                    std::mem::replace(&mut ids, Vec::with_capacity(LOAD_BATCH)),
-                    std::mem::replace(&mut bytes, Vec::with_capacity(LOAD_BATCH * width)),
-                );
-                if worker.is_some() {
-                    // (the worker stops only when this side hangs up)
-                    if to_worker.send(batch).is_err() {
-                        break;
-                    }
-                    while let Ok(done) = prepared.try_recv() {
-                        put(&mut h, done, &mut missing);
-                    }
-                } else {
-                    put(&mut h, prepare(batch.0, batch.1), &mut missing);
+                if batch.len() == LOAD_BATCH {
+                    batch = hand(batch, &mut here)?;
                 }
             }
-            if !more {
-                break;
+            if batch.len() > 0 {
+                hand(batch, &mut here)?;
             }
         }
         drop(to_worker);
-        if let Some(w) = worker {
-            for done in prepared.iter() {
-                put(&mut h, done, &mut missing);
-            }
-            if w.join().is_err() {
-                return Err(Error::usage(
-                    "veclite: internal error: the vector loader failed",
-                ));
-            }
+        match (worker, here) {
+            (Some(w), _) => w
+                .join()
+                .map_err(|_| Error::usage("veclite: internal error: the index loader failed")),
+            (None, Some(b)) => Ok(b.finish()),
+            (None, None) => unreachable!("the builder is here or on the worker"),
         }
-        Ok(())
     })?;
+    let Builder {
+        mut h,
+        node_problems,
+        bad,
+        missing,
+        links,
+        ..
+    } = builder;
+    let mut problems = graph_problems;
+    problems.extend(node_problems);
+    if problems.len() > LOAD_PROBLEMS {
+        return Ok((h, problems));
+    }
+    problems.extend(row_problems);
+    for rowid in bad {
+        problems.push(format!(
+            "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
+            names.table
+        ));
+    }
     if problems.is_empty() && (rows != nodes || !missing.is_empty()) {
         problems.push(format!(
             "{rows} rows but {nodes} graph nodes (rows without a node: {})",
             if missing.is_empty() {
                 "none".to_string()
             } else {
-                missing.join(", ")
+                missing
+                    .iter()
+                    .take(5)
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ));
     }
@@ -346,7 +545,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
         }
     }
     if problems.is_empty() {
-        if let Err(e) = h.finish_load(entry.map(|e| e as u32)) {
+        if let Err(e) = h.finish_load_checked(entry.map(|e| e as u32), links) {
             problems.push(e.to_string());
         }
     }
