@@ -39,7 +39,11 @@ Measured per family: selectivity (min..max over the queries of the matching frac
 from the generated metadata), recall@10 against exact cosine brute force (float64 numpy)
 over the matching rows (|returned & exact| / min(10, matching); a query with no
 matching row counts 1 if it returns nothing), p50/p95 latency (each query timed end to
-end around execute + fetchall), p95 / the unfiltered family's veclite p95, sqlite-vec
+end around execute + fetchall), p95 / unfiltered p95 (paired: every filtered veclite
+query is run next to an unfiltered one, before or after it in turn, and the ratio
+divides by the p95 of those unfiltered queries, so both sides saw the same moments of
+a machine whose speed drifts; also given against the unfiltered family, measured
+separately, and that is the only ratio with --no-pairs), sqlite-vec
 p50 and recall, sqlite-vec p50 / veclite p50, veclite's path choices (veclite_info
 searches deltas), and every returned row is checked against the filter.
 
@@ -256,20 +260,35 @@ def open_or_build(engine, path, n, stamp, lib, base, meta, log):
 CLOCK = [time.perf_counter]
 
 
-def run_queries(conn, where, qvecs, params):
+def run_queries(conn, where, qvecs, params, paired=None):
+    """Runs the queries; with `paired` (a list of query vectors), each filtered query
+    is paired with one unfiltered query on the same connection, run right before or
+    after it (alternating), and the unfiltered latencies are returned too: both sides
+    of the p95 ratio then see the same moments of the machine."""
     sql = KNN[conn.engine] + (" AND " + where if where else "")
+    usql = KNN[conn.engine]
     ex = conn.c.execute
-    lat, ids, err = [], [], None
+    lat, ulat, ids, err = [], [], [], None
     pc = CLOCK[0]
     try:
-        for qb, p in zip(qvecs, params):
+        for j, (qb, p) in enumerate(zip(qvecs, params)):
             a = (qb,) + tuple(p)
+            if paired is not None and j % 2 == 0:
+                t = pc()
+                ex(usql, (paired[j % len(paired)],)).fetchall()
+                ulat.append(pc() - t)
             t = pc()
             got = ex(sql, a).fetchall()
             lat.append(pc() - t)
             ids.append([r[0] for r in got])
+            if paired is not None and j % 2 == 1:
+                t = pc()
+                ex(usql, (paired[j % len(paired)],)).fetchall()
+                ulat.append(pc() - t)
     except Exception as e:  # reported, not worked around
         err = "%s: %s" % (type(e).__name__, e)
+    if paired is not None:
+        return sql, lat, ids, err, ulat
     return sql, lat, ids, err
 
 
@@ -317,6 +336,9 @@ def main():
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="time queries by the wall clock (default) or by the querying thread's CPU time "
                          "(time.thread_time: on a loaded machine it leaves out waiting for a core)")
+    ap.add_argument("--no-pairs", action="store_true",
+                    help="do not pair every filtered veclite query with an unfiltered one (the p95 "
+                         "ratio then divides by the unfiltered family's p95, measured at another time)")
     ap.add_argument("--any-lib", action="store_true",
                     help="reuse a veclite table built by another library (same storage format)")
     args = ap.parse_args()
@@ -396,10 +418,19 @@ def main():
              "zero_match_queries": sum(1 for x in p["counts"] if x == 0), "engines": {}}
         for eng in order:
             before = veclite_searches(conns[eng]) if eng == "veclite" else None
-            sql, lat, ids, err = run_queries(conns[eng], where, p["qbytes"], p["params"])
+            pair = eng == "veclite" and fi > 0 and not args.no_pairs
+            ulat = None
+            if pair:
+                sql, lat, ids, err, ulat = run_queries(conns[eng], where, p["qbytes"], p["params"],
+                                                       paired=plan[0]["qbytes"])
+            else:
+                sql, lat, ids, err = run_queries(conns[eng], where, p["qbytes"], p["params"])
             e = {"sql": sql, "error": err, "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
                  "p99_ms": pct(lat, 99), "mean_ms": float(np.mean(lat) * 1e3) if lat else None,
                  "lat_ms": [x * 1e3 for x in lat]}
+            if ulat is not None:
+                e["paired_unfiltered_p50_ms"] = pct(ulat, 50)
+                e["paired_unfiltered_p95_ms"] = pct(ulat, 95)
             rec, short, bad, worst = [], 0, 0, []
             for j, got in enumerate(ids):
                 g, cnt = p["gt"][j], p["counts"][j]
@@ -430,7 +461,10 @@ def main():
     for r in results:
         v = r["engines"]["veclite"]
         s = r["engines"].get("sqlite-vec")
-        r["p95_vs_unfiltered"] = v["p95_ms"] / base_p95 if v["p95_ms"] and base_p95 else None
+        r["p95_vs_unfiltered_family"] = v["p95_ms"] / base_p95 if v["p95_ms"] and base_p95 else None
+        up = v.get("paired_unfiltered_p95_ms")
+        r["p95_vs_unfiltered"] = (v["p95_ms"] / up if v["p95_ms"] and up
+                                  else r["p95_vs_unfiltered_family"])
         r["sqlite_vec_over_veclite_p50"] = (s["p50_ms"] / v["p50_ms"]
                                             if s and s["p50_ms"] and v["p50_ms"] else None)
         r["targets"] = {
@@ -459,7 +493,7 @@ def main():
         print("%s DB: %s" % (eng, "built in %.1f s" % builds[eng] if builds[eng] else "reused"))
     print()
     print("| family | filter | selectivity min..max (median) | veclite recall@10 (min) | veclite p50 ms "
-          "| veclite p95 ms | p95 / unfiltered p95 | sqlite-vec p50 ms | sqlite-vec recall@10 "
+          "| veclite p95 ms | p95 / unfiltered p95, paired (unfiltered p95 ms; / the unfiltered family's) | sqlite-vec p50 ms | sqlite-vec recall@10 "
           "| sqlite-vec / veclite p50 | veclite paths | recall / p95 / 30x |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
@@ -469,9 +503,11 @@ def main():
                                             100 * r["selectivity_median"])
         paths = ", ".join("%s %d" % kv for kv in sorted(v.get("paths", {}).items())) or "-"
         t = r["targets"]
-        print("| %s | `%s` | %s | %s (%s) | %s | %s | %sx | %s | %s | %sx | %s | %s / %s / %s |" % (
+        ratio = "%sx (%s; %sx)" % (f2(r["p95_vs_unfiltered"]), f3(v.get("paired_unfiltered_p95_ms")),
+                                  f2(r["p95_vs_unfiltered_family"]))
+        print("| %s | `%s` | %s | %s (%s) | %s | %s | %s | %s | %s | %sx | %s | %s / %s / %s |" % (
             r["family"], r["where"] or "-", sel, f3(v["recall"]), f2(v["recall_min"]), f3(v["p50_ms"]),
-            f3(v["p95_ms"]), f2(r["p95_vs_unfiltered"]), f2(s.get("p50_ms")), f3(s.get("recall")),
+            f3(v["p95_ms"]), ratio, f2(s.get("p50_ms")), f3(s.get("recall")),
             "%.1f" % r["sqlite_vec_over_veclite_p50"] if r["sqlite_vec_over_veclite_p50"] else "-",
             paths, yn(t["recall>=0.95"]), yn(t["p95<=3x unfiltered"]), yn(t[">=30x sqlite-vec p50"])))
     print()
