@@ -107,10 +107,19 @@ fn predicate(rng: &mut Rng, values: &[Value]) -> (String, Vec<Value>) {
             2 => format!("{col} COLLATE BINARY"),
             _ => col.to_string(),
         };
-        let mut bind = |rng: &mut Rng| {
-            binds.push(rng.pick(values).clone());
+        let ints: Vec<&Value> = values
+            .iter()
+            .filter(|v| matches!(v, Value::Integer(_)))
+            .collect();
+        let mut bind_from = |rng: &mut Rng, only_ints: bool| {
+            binds.push(if only_ints {
+                (*rng.pick(&ints)).clone()
+            } else {
+                rng.pick(values).clone()
+            });
             "?".to_string()
         };
+        let mut bind = |rng: &mut Rng| bind_from(rng, false);
         let t = match rng.below(12) {
             0 => format!("{lhs} = {}", bind(rng)),
             1 => format!("{lhs} != {}", bind(rng)),
@@ -127,8 +136,11 @@ fn predicate(rng: &mut Rng, values: &[Value]) -> (String, Vec<Value>) {
                 format!("{lhs} BETWEEN {a} AND {b}")
             }
             _ => {
-                let n = 1 + rng.below(4);
-                let ps: Vec<String> = (0..n).map(|_| bind(rng)).collect();
+                // (half of the lists all INTEGERs, up to 18 long: the cell pass
+                // compares those with 4, 8 or 16 values at once, or one by one)
+                let only_ints = rng.below(2) == 0;
+                let n = 1 + rng.below(if only_ints { 18 } else { 4 });
+                let ps: Vec<String> = (0..n).map(|_| bind_from(rng, only_ints)).collect();
                 format!("{lhs} IN ({})", ps.join(", "))
             }
         };

@@ -725,65 +725,66 @@ impl<'a> Matcher<'a> {
             (r == Tri::Yes && alone) || self.test(s)
         };
         let ints = same.iter().all(|t| t.has_ints());
-        let mut s = 0usize;
-        let mut word = 0u64;
-        let mut put = |s: &mut usize, hit: bool| {
-            word |= (hit as u64) << (*s % 64);
-            *s += 1;
-            if (*s).is_multiple_of(64) {
-                bits[*s / 64 - 1] = word;
-                word = 0;
-            }
-        };
-        match int_range(same) {
+        let s = match int_range(same) {
             Some((lo, hi)) => {
                 // x in lo..=hi as one unsigned comparison. An empty range (`n > 5
                 // AND n < 6`) admits no INTEGER, but a REAL (5.5) may hold.
                 let any = lo <= hi;
                 let width = hi.wrapping_sub(lo) as u64;
-                for c in col.slices().flatten().take(n) {
-                    let hit = match c {
-                        CellValue::Int(x) => any && (x.wrapping_sub(lo) as u64) <= width,
-                        other => slow(s as u32, other),
-                    };
-                    put(&mut s, hit);
-                }
+                word_pass(col, n, &mut bits, |c, s| match c {
+                    CellValue::Int(x) => any && (x.wrapping_sub(lo) as u64) <= width,
+                    other => slow(s, other),
+                })
             }
             // one short IN list of integers (`cat IN (?, ?, ?)`): compared with
-            // every value, without a branch
+            // every value, without a branch (the list padded with its first value
+            // to 4, 8 or 16, so the comparisons unroll)
             None if ints
                 && same.len() == 1
-                && same[0].int_list().is_some_and(|v| v.len() <= 16) =>
+                && same[0]
+                    .int_list()
+                    .is_some_and(|v| !v.is_empty() && v.len() <= 16) =>
             {
                 let vs = same[0].int_list().unwrap_or_default();
-                for c in col.slices().flatten().take(n) {
-                    let hit = match c {
-                        CellValue::Int(x) => vs.iter().fold(false, |a, v| a | (x == v)),
-                        other => slow(s as u32, other),
-                    };
-                    put(&mut s, hit);
+                fn padded<const L: usize>(vs: &[i64]) -> [i64; L] {
+                    let mut a = [vs[0]; L];
+                    a[..vs.len()].copy_from_slice(vs);
+                    a
+                }
+                fn any_of<const L: usize>(a: &[i64; L], x: i64) -> bool {
+                    a.iter().fold(false, |h, &v| h | (x == v))
+                }
+                match vs.len() {
+                    1..=4 => {
+                        let a = padded::<4>(vs);
+                        word_pass(col, n, &mut bits, |c, s| match c {
+                            CellValue::Int(x) => any_of(&a, *x),
+                            other => slow(s, other),
+                        })
+                    }
+                    5..=8 => {
+                        let a = padded::<8>(vs);
+                        word_pass(col, n, &mut bits, |c, s| match c {
+                            CellValue::Int(x) => any_of(&a, *x),
+                            other => slow(s, other),
+                        })
+                    }
+                    _ => {
+                        let a = padded::<16>(vs);
+                        word_pass(col, n, &mut bits, |c, s| match c {
+                            CellValue::Int(x) => any_of(&a, *x),
+                            other => slow(s, other),
+                        })
+                    }
                 }
             }
             // every term an integer test (a longer IN list, `!=`, several terms)
-            None if ints => {
-                for c in col.slices().flatten().take(n) {
-                    let hit = match c {
-                        CellValue::Int(x) => same.iter().all(|t| t.int_holds(*x)),
-                        other => slow(s as u32, other),
-                    };
-                    put(&mut s, hit);
-                }
-            }
-            None => {
-                for c in col.slices().flatten().take(n) {
-                    let hit = slow(s as u32, c);
-                    put(&mut s, hit);
-                }
-            }
-        }
-        if !s.is_multiple_of(64) {
-            bits[s / 64] = word;
-        }
+            None if ints => word_pass(col, n, &mut bits, |c, s| match c {
+                CellValue::Int(x) => same.iter().all(|t| t.int_holds(*x)),
+                other => slow(s, other),
+            }),
+            None => word_pass(col, n, &mut bits, |c, s| slow(s, c)),
+        };
         // Slots past the column's end hold NULL.
         if s < n && same.iter().all(|t| t.eval(&CellValue::Null) != Tri::No) {
             for slot in s..n {
@@ -804,6 +805,35 @@ impl<'a> Matcher<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// `hit` on every cell of `col` up to slot `n`, into `bits` 64 cells to a word (a
+/// chunk of the column holds a whole number of words). Returns the cells seen.
+#[inline(always)]
+fn word_pass(
+    col: &Column,
+    n: usize,
+    bits: &mut [u64],
+    hit: impl Fn(&CellValue, u32) -> bool,
+) -> usize {
+    let mut s = 0usize;
+    for sl in col.slices() {
+        let sl = &sl[..sl.len().min(n - s)];
+        debug_assert!(s.is_multiple_of(64));
+        for (w, cells) in sl.chunks(64).enumerate() {
+            let base = s + w * 64;
+            let mut word = 0u64;
+            for (i, c) in cells.iter().enumerate() {
+                word |= u64::from(hit(c, (base + i) as u32)) << i;
+            }
+            bits[base / 64] = word;
+        }
+        s += sl.len();
+        if s == n {
+            break;
+        }
+    }
+    s
 }
 
 /// Slots sampled to estimate a filter's selectivity.
