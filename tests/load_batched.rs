@@ -127,7 +127,10 @@ fn check(quantize: &str) {
         .collect::<Result<Vec<_>, _>>()
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&format!("rowid {twice} has two nodes")), "{err}");
+    assert!(
+        err.contains(&format!("rowid {twice} has two nodes")),
+        "{err}"
+    );
 }
 
 #[test]
