@@ -250,9 +250,11 @@ impl Read {
 
 /// Batches the reading side of a load may be ahead of the building side: the
 /// builder's first part (the nodes) takes longer than reading them, so the
-/// reader goes on to the vectors meanwhile (at 384 dimensions a vector batch is
-/// 1.5 MB: this is up to 48 MB held).
+/// reader goes on to the vectors meanwhile. At most this many, and at most
+/// [`READ_AHEAD_BYTES`] of vectors (at 384 dimensions a batch is 1.5 MB: 32 of
+/// them; at 4,096 dimensions 4).
 const READ_AHEAD: usize = 32;
+const READ_AHEAD_BYTES: usize = 64 << 20;
 
 /// Problems a load reports past this many are not looked for.
 const LOAD_PROBLEMS: usize = 100;
@@ -363,7 +365,8 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     let (mut nodes, mut rows) = (0usize, 0usize);
     let given_up = std::sync::atomic::AtomicBool::new(false);
     let builder = std::thread::scope(|scope| -> Result<Builder> {
-        let (to_worker, batches) = std::sync::mpsc::sync_channel::<Read>(READ_AHEAD);
+        let ahead = (READ_AHEAD_BYTES / (LOAD_BATCH * width).max(1)).clamp(2, READ_AHEAD);
+        let (to_worker, batches) = std::sync::mpsc::sync_channel::<Read>(ahead);
         let (to_loader, spent) = std::sync::mpsc::channel::<Read>();
         let given_up = &given_up;
         let (worker, mut here) = if threaded {
