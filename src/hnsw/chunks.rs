@@ -282,8 +282,9 @@ const SHARDS: usize = 64;
 /// The row map's hash of a rowid: splitmix64's finaliser over the rowid xor a key
 /// drawn once per process (from std's random hasher state). Rowids are the
 /// application's (dense, sequential or strided: multiples of a power of two mix
-/// like any other), and the key keeps the bucket of a rowid unknowable from
-/// outside; the default SipHash costs several times more, which a load of a
+/// like any other), and the key makes the buckets differ from process to process
+/// (not a cryptographic guarantee, as SipHash's is meant to be). SipHash costs
+/// about twice as much per insert or lookup (BENCHMARKS.md), which a load of a
 /// million rows pays a million times.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct RowHash(u64);

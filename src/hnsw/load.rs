@@ -138,8 +138,8 @@ impl VectorFill {
         // The rows come in rowid order, which is slot order for rows inserted one
         // after another: the slot after the last one is tried first, and the map
         // (a cache miss per row at a million rows) asked only when that is not it.
-        // (load_node refuses a rowid in two nodes, so a live slot holding this
-        // rowid is the map's answer)
+        // (a rowid in two nodes fails the load in map_loaded, so in any index that
+        // loads, a live slot holding this rowid is the map's answer)
         let n = h.nodes.len();
         let next = self.next;
         let slot = if next < n && h.nodes.rowids[next] == rowid && h.nodes.levels[next] != FREE {
