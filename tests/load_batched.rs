@@ -25,6 +25,20 @@ fn info(c: &Connection, key: &str) -> serde_json::Value {
     serde_json::from_str::<serde_json::Value>(&s).unwrap()[key].clone()
 }
 
+/// The error of the first KNN query on a new connection (which loads the index).
+fn load_error(path: &std::path::Path, q: &[u8]) -> String {
+    let c = Connection::open(path).unwrap();
+    common::register(&c);
+    let mut st = c
+        .prepare("SELECT rowid FROM t WHERE knn_match(v, ?) AND k = 10")
+        .unwrap();
+    let r = st
+        .query_map([q], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>();
+    r.unwrap_err().to_string()
+}
+
 fn check(quantize: &str) {
     let w = common::wordnet(N, 40);
     let dir = tempfile::tempdir().unwrap();
@@ -79,21 +93,11 @@ fn check(quantize: &str) {
     )
     .unwrap();
     drop(b);
-    let c = Connection::open(&path).unwrap();
-    common::register(&c);
-    let err = c
-        .prepare("SELECT rowid FROM t WHERE knn_match(v, ?) AND k = 10")
-        .unwrap()
-        .query_map([&qs[0]], |r| r.get::<_, i64>(0))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err()
-        .to_string();
+    let err = load_error(&path, &qs[0]);
     assert!(
         err.contains(&format!("row {bad_row} has a non-finite vector")),
         "{err}"
     );
-    drop(c);
 
     // A graph whose two nodes name one rowid (rowids are mapped in bulk once the
     // nodes are in) is refused too, with the rowid named.
@@ -117,16 +121,7 @@ fn check(quantize: &str) {
     )
     .unwrap();
     drop(c);
-    let d = Connection::open(&path).unwrap();
-    common::register(&d);
-    let err = d
-        .prepare("SELECT rowid FROM t WHERE knn_match(v, ?) AND k = 10")
-        .unwrap()
-        .query_map([&qs[0]], |r| r.get::<_, i64>(0))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err()
-        .to_string();
+    let err = load_error(&path, &qs[0]);
     assert!(
         err.contains(&format!("rowid {twice} has two nodes")),
         "{err}"
