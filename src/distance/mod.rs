@@ -6,7 +6,8 @@
 //!   portable fallback used on every architecture other than x86_64 and aarch64.
 //! * AVX2+FMA and AVX-512F (x86_64 only, in `x86.rs`); the int8 dot of the
 //!   quantized index with AVX2 (`vpmaddubsw`) or, where the CPU has it, AVX-512
-//!   VNNI (`vpdpbusd`; the table is then named `avx512f+vnni`).
+//!   VNNI (`vpdpbusd`; the table is then named `avx512f+vnni`), and the int8
+//!   quantizer with AVX2 in every x86 table.
 //! * NEON (aarch64 only, in `neon.rs`; NEON is part of every aarch64 CPU, so
 //!   this is what Apple silicon and Graviton run).
 //!
