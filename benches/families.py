@@ -263,8 +263,8 @@ CLOCK = [time.perf_counter]
 def run_queries(conn, where, qvecs, params, paired=None):
     """Runs the queries; with `paired` (a list of query vectors), each filtered query
     is paired with one unfiltered query on the same connection, run right before or
-    after it (alternating), and the unfiltered latencies are returned too: both sides
-    of the p95 ratio then see the same moments of the machine."""
+    after it (alternating), and the unfiltered latencies are returned too (empty
+    without): both sides of the p95 ratio then see the same moments of the machine."""
     sql = KNN[conn.engine] + (" AND " + where if where else "")
     usql = KNN[conn.engine]
     ex = conn.c.execute
@@ -287,9 +287,7 @@ def run_queries(conn, where, qvecs, params, paired=None):
                 ulat.append(pc() - t)
     except Exception as e:  # reported, not worked around
         err = "%s: %s" % (type(e).__name__, e)
-    if paired is not None:
-        return sql, lat, ids, err, ulat
-    return sql, lat, ids, err
+    return sql, lat, ids, err, ulat
 
 
 def veclite_searches(conn):
@@ -419,16 +417,12 @@ def main():
         for eng in order:
             before = veclite_searches(conns[eng]) if eng == "veclite" else None
             pair = eng == "veclite" and fi > 0 and not args.no_pairs
-            ulat = None
-            if pair:
-                sql, lat, ids, err, ulat = run_queries(conns[eng], where, p["qbytes"], p["params"],
-                                                       paired=plan[0]["qbytes"])
-            else:
-                sql, lat, ids, err = run_queries(conns[eng], where, p["qbytes"], p["params"])
+            sql, lat, ids, err, ulat = run_queries(conns[eng], where, p["qbytes"], p["params"],
+                                                   paired=plan[0]["qbytes"] if pair else None)
             e = {"sql": sql, "error": err, "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
                  "p99_ms": pct(lat, 99), "mean_ms": float(np.mean(lat) * 1e3) if lat else None,
                  "lat_ms": [x * 1e3 for x in lat]}
-            if ulat is not None:
+            if pair:
                 e["paired_unfiltered_p50_ms"] = pct(ulat, 50)
                 e["paired_unfiltered_p95_ms"] = pct(ulat, 95)
             rec, short, bad, worst = [], 0, 0, []

@@ -25,6 +25,15 @@ fn info(c: &Connection, key: &str) -> serde_json::Value {
     serde_json::from_str::<serde_json::Value>(&s).unwrap()[key].clone()
 }
 
+/// Writes `blob` straight into the rows table (past veclite, as damage would).
+fn set_vector(c: &Connection, rowid: i64, blob: &[u8]) {
+    c.execute(
+        "UPDATE t_rows SET v = ? WHERE rowid = ?",
+        rusqlite::params![blob, rowid],
+    )
+    .unwrap();
+}
+
 /// The error of the first KNN query on a new connection (which loads the index).
 fn load_error(path: &std::path::Path, q: &[u8]) -> String {
     let c = Connection::open(path).unwrap();
@@ -87,11 +96,7 @@ fn check(quantize: &str) {
     let bad_row = expected[0][3].0;
     let mut nan = common::blob(&w.base[0]);
     nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
-    b.execute(
-        "UPDATE t_rows SET v = ? WHERE rowid = ?",
-        rusqlite::params![nan, bad_row],
-    )
-    .unwrap();
+    set_vector(&b, bad_row, &nan);
     drop(b);
     let err = load_error(&path, &qs[0]);
     assert!(
@@ -102,11 +107,7 @@ fn check(quantize: &str) {
     // A graph whose two nodes name one rowid (rowids are mapped in bulk once the
     // nodes are in) is refused too, with the rowid named.
     let c = Connection::open(&path).unwrap();
-    c.execute(
-        "UPDATE t_rows SET v = ? WHERE rowid = ?",
-        rusqlite::params![common::blob(&w.base[0]), bad_row],
-    )
-    .unwrap();
+    set_vector(&c, bad_row, &common::blob(&w.base[0]));
     let (slot, twice): (i64, i64) = c
         .query_row(
             "SELECT slot, (SELECT rowid FROM t_graph WHERE slot > g.slot ORDER BY slot LIMIT 1) \

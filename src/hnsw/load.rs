@@ -376,8 +376,8 @@ impl Hnsw {
         // (1 MB) or a tag per slot (4 MB) would cost a cache miss per link.
         let words = n.div_ceil(64);
         let mut live = vec![0u64; words];
-        for (s, &lvl) in (0..n).map(|s| (s, &self.nodes.levels[s])) {
-            if lvl != FREE {
+        for s in 0..n {
+            if self.nodes.levels[s] != FREE {
                 live[s / 64] |= 1 << (s % 64);
             }
         }

@@ -749,36 +749,10 @@ impl<'a> Matcher<'a> {
                     .is_some_and(|v| !v.is_empty() && v.len() <= 16) =>
             {
                 let vs = same[0].int_list().unwrap_or_default();
-                fn padded<const L: usize>(vs: &[i64]) -> [i64; L] {
-                    let mut a = [vs[0]; L];
-                    a[..vs.len()].copy_from_slice(vs);
-                    a
-                }
-                fn any_of<const L: usize>(a: &[i64; L], x: i64) -> bool {
-                    a.iter().fold(false, |h, &v| h | (x == v))
-                }
                 match vs.len() {
-                    1..=4 => {
-                        let a = padded::<4>(vs);
-                        word_pass(col, n, &mut bits, |c, s| match c {
-                            CellValue::Int(x) => any_of(&a, *x),
-                            other => slow(s, other),
-                        })
-                    }
-                    5..=8 => {
-                        let a = padded::<8>(vs);
-                        word_pass(col, n, &mut bits, |c, s| match c {
-                            CellValue::Int(x) => any_of(&a, *x),
-                            other => slow(s, other),
-                        })
-                    }
-                    _ => {
-                        let a = padded::<16>(vs);
-                        word_pass(col, n, &mut bits, |c, s| match c {
-                            CellValue::Int(x) => any_of(&a, *x),
-                            other => slow(s, other),
-                        })
-                    }
+                    1..=4 => in_list_pass::<4>(col, n, &mut bits, vs, &slow),
+                    5..=8 => in_list_pass::<8>(col, n, &mut bits, vs, &slow),
+                    _ => in_list_pass::<16>(col, n, &mut bits, vs, &slow),
                 }
             }
             // every term an integer test (a longer IN list, `!=`, several terms)
@@ -837,6 +811,24 @@ fn word_pass(
         }
     }
     s
+}
+
+/// [`word_pass`] for `x IN vs` on INTEGER cells (`slow` for the others): the list
+/// padded with its first value to `L` (1 <= vs.len() <= L), so the comparisons
+/// unroll without a branch.
+fn in_list_pass<const L: usize>(
+    col: &Column,
+    n: usize,
+    bits: &mut [u64],
+    vs: &[i64],
+    slow: &impl Fn(u32, &CellValue) -> bool,
+) -> usize {
+    let mut a = [vs[0]; L];
+    a[..vs.len()].copy_from_slice(vs);
+    word_pass(col, n, bits, |c, s| match c {
+        CellValue::Int(x) => a.iter().fold(false, |h, &v| h | (*x == v)),
+        other => slow(s, other),
+    })
 }
 
 /// Slots sampled to estimate a filter's selectivity.

@@ -194,12 +194,10 @@ pub fn config_int(db: Db, names: &Names, key: &str) -> Result<Option<i64>> {
 /// One batch of what a load reads, in the order it is read: every node, then
 /// every vector.
 enum Read {
-    /// `T_graph` rows: slots, rowids, and the node BLOBs back to back (node `i`
-    /// ends at `ends[i]`).
+    /// `T_graph` rows: (slot, rowid, end of its node in `bytes`), and the node
+    /// BLOBs back to back.
     Nodes {
-        slots: Vec<u32>,
-        rowids: Vec<i64>,
-        ends: Vec<usize>,
+        rows: Vec<(u32, i64, usize)>,
         bytes: Vec<u8>,
     },
     /// `T_rows` rows: rowids and their vectors back to back.
@@ -209,9 +207,7 @@ enum Read {
 impl Read {
     fn nodes() -> Read {
         Read::Nodes {
-            slots: Vec::with_capacity(LOAD_BATCH),
-            rowids: Vec::with_capacity(LOAD_BATCH),
-            ends: Vec::with_capacity(LOAD_BATCH),
+            rows: Vec::with_capacity(LOAD_BATCH),
             bytes: Vec::new(),
         }
     }
@@ -223,21 +219,14 @@ impl Read {
     }
     fn len(&self) -> usize {
         match self {
-            Read::Nodes { slots, .. } => slots.len(),
+            Read::Nodes { rows, .. } => rows.len(),
             Read::Vectors { ids, .. } => ids.len(),
         }
     }
     fn clear(&mut self) {
         match self {
-            Read::Nodes {
-                slots,
-                rowids,
-                ends,
-                bytes,
-            } => {
-                slots.clear();
-                rowids.clear();
-                ends.clear();
+            Read::Nodes { rows, bytes } => {
+                rows.clear();
                 bytes.clear();
             }
             Read::Vectors { ids, bytes } => {
@@ -263,6 +252,8 @@ const LOAD_PROBLEMS: usize = 100;
 /// the vectors (through a [`VectorFill`], taken when the first vectors come).
 struct Builder {
     h: Hnsw,
+    /// Bytes of a stored vector.
+    width: usize,
     fill: Option<VectorFill>,
     node_problems: Vec<String>,
     /// Rows whose vector is not finite, rows without a node.
@@ -275,14 +266,9 @@ struct Builder {
 impl Builder {
     fn take(&mut self, r: &Read) {
         match r {
-            Read::Nodes {
-                slots,
-                rowids,
-                ends,
-                bytes,
-            } => {
+            Read::Nodes { rows, bytes } => {
                 let mut at = 0;
-                for ((&slot, &rowid), &end) in slots.iter().zip(rowids).zip(ends) {
+                for &(slot, rowid, end) in rows {
                     if self.node_problems.len() <= LOAD_PROBLEMS {
                         if let Err(e) = self.h.load_node(slot, rowid, &bytes[at..end]) {
                             self.node_problems.push(e.to_string());
@@ -300,8 +286,7 @@ impl Builder {
                     self.links = Some(self.h.check_links());
                 }
                 let fill = self.fill.get_or_insert_with(|| self.h.vector_fill());
-                let width = bytes.len() / ids.len().max(1);
-                for (&rowid, b) in ids.iter().zip(bytes.chunks_exact(width.max(1))) {
+                for (&rowid, b) in ids.iter().zip(bytes.chunks_exact(self.width)) {
                     match fill.fill(&self.h, rowid, b) {
                         Filled::Ok => {}
                         Filled::NoNode => self.missing.push(rowid),
@@ -354,6 +339,7 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     let width = cfg.dims * 4;
     let builder = Builder {
         h,
+        width,
         fill: None,
         node_problems: Vec::new(),
         bad: Vec::new(),
@@ -440,17 +426,9 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
                 }
                 continue;
             }
-            if let Read::Nodes {
-                slots,
-                rowids,
-                ends,
-                bytes,
-            } = &mut batch
-            {
-                slots.push(slot as u32);
-                rowids.push(st.column_i64(1));
+            if let Read::Nodes { rows, bytes } = &mut batch {
                 bytes.extend_from_slice(st.column_bytes(2));
-                ends.push(bytes.len());
+                rows.push((slot as u32, st.column_i64(1), bytes.len()));
             }
             if batch.len() == LOAD_BATCH {
                 batch = hand(batch, &mut here)?;
