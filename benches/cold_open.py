@@ -11,7 +11,9 @@ machine's drift over the minutes affects each alike. Prints each library's times
 sorted, its median, the median ratio against the first library, and whether every
 library returned the same first row. A library must be named libveclite.so (SQLite
 derives the entry point from the file name): put each build in its own directory.
-The database is whatever benches/scale_1m.py (or any veclite table with a vector
+With several --db, as many as --lib, the i-th library opens the i-th database (e.g.
+one library on a format-1 and a format-2 copy of a table: give it twice). The
+database is whatever benches/scale_1m.py (or any veclite table with a vector
 column `embedding`) left; keep it in the OS page cache (run once before) unless the
 disk is what you want to measure.
 """
@@ -44,7 +46,7 @@ print("%.4f %s" % (time.perf_counter() - t0, r[0][0] if r else None))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", required=True)
+    ap.add_argument("--db", action="append", required=True)
     ap.add_argument("--lib", action="append", required=True)
     ap.add_argument("--reps", type=int, default=6)
     ap.add_argument("--table", default="vl")
@@ -52,25 +54,33 @@ def main():
     ap.add_argument("--data", default=os.environ.get(
         "VECLITE_DATA", os.path.join(ROOT, "..", "shared", "data", "wordnet-minilm")))
     args = ap.parse_args()
-    times = {l: [] for l in args.lib}
-    first = {l: set() for l in args.lib}
+    if len(args.db) == 1:
+        cases = [(lib, args.db[0]) for lib in args.lib]
+    elif len(args.db) == len(args.lib):
+        cases = list(zip(args.lib, args.db))
+    else:
+        sys.exit("cold_open.py: give one --db, or one per --lib")
+    times = {c: [] for c in cases}
+    first = {c: set() for c in cases}
     print("load average at start: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
     for _ in range(args.reps):
-        for lib in args.lib:
-            out = subprocess.run([sys.executable, "-c", CHILD, lib, args.db, args.table,
+        for case in cases:
+            lib, db = case
+            out = subprocess.run([sys.executable, "-c", CHILD, lib, db, args.table,
                                   str(args.dims), args.data],
                                  capture_output=True, text=True)
             if out.returncode != 0:
                 sys.exit("%s failed: %s" % (lib, out.stderr.strip()[-500:]))
             t, row = out.stdout.split()
-            times[lib].append(float(t))
-            first[lib].add(row)
+            times[case].append(float(t))
+            first[case].add(row)
     print("load average at end: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
-    base = statistics.median(times[args.lib[0]])
-    for lib in args.lib:
-        m = statistics.median(times[lib])
+    base = statistics.median(times[cases[0]])
+    for case in cases:
+        m = statistics.median(times[case])
+        label = case[0] if len(args.db) == 1 else "%s on %s" % case
         print("%s: %s s; median %.3f s (%.2fx the first)" % (
-            lib, ", ".join("%.3f" % x for x in sorted(times[lib])), m, m / base))
+            label, ", ".join("%.3f" % x for x in sorted(times[case])), m, m / base))
     rows = set().union(*first.values())
     print("first row: %s" % ("the same for all" if len(rows) == 1 else "DIFFERS: %s" % first))
 

@@ -1,7 +1,7 @@
 -- quantize = int8: the option is stored (veclite_info, the config JSON), KNN
 -- answers with exact distances (equal to l2_distance of the row) in order on the
 -- graph walk, the small-table exact pass, a filter and a stream; a reopened
--- connection re-quantizes from the rows; a table whose config has no quantize key
+-- connection reads the persisted codes; a table whose config has no quantize key
 -- (written before the option) opens as none.
 .open q8.db
 .load ./target/release/libveclite
@@ -28,7 +28,7 @@ INSERT INTO s(rowid, v) SELECT rowid, v FROM g WHERE rowid <= 100;
 SELECT rowid, round(distance, 6) FROM s WHERE knn_match(v, '[0.5, 1, -0.5, 0.2]') AND k = 3;
 SELECT json_extract(veclite_info('s'), '$.searches');
 SELECT veclite_check('g'), veclite_check('s');
--- reopen: the codes are made again from the stored f32 rows
+-- reopen: the codes are read back from g_codes
 .open q8.db
 .load ./target/release/libveclite
 SELECT rowid, round(distance, 6) FROM g WHERE knn_match(v, '[0.5, 1, -0.5, 0.2]') AND k = 5;

@@ -93,21 +93,47 @@ fn check(quantize: &str) {
 
     // A row whose vector was damaged outside veclite (a NaN written straight into
     // the rows table) fails the threaded load with the row named, as a small one.
+    // An int8 table loads its persisted codes instead: veclite_check names that
+    // row, and a damaged code row fails the load.
     let bad_row = expected[0][3].0;
     let mut nan = common::blob(&w.base[0]);
     nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
     set_vector(&b, bad_row, &nan);
+    if quantize == "int8" {
+        let check: String = b
+            .query_row("SELECT veclite_check('t')", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            check.contains(&format!("row {bad_row} has a non-finite vector")),
+            "{check}"
+        );
+        // the trailer's squared norm no longer matches the codes
+        b.execute(
+            "UPDATE t_codes SET code = CAST(substr(code, 1, 384) || x'00000000' || x'0000803f' AS BLOB) WHERE rowid = ?",
+            [bad_row],
+        )
+        .unwrap();
+    }
     drop(b);
     let err = load_error(&path, &qs[0]);
-    assert!(
-        err.contains(&format!("row {bad_row} has a non-finite vector")),
-        "{err}"
-    );
+    let want = if quantize == "int8" {
+        format!("row {bad_row} has a damaged int8 code in t_codes")
+    } else {
+        format!("row {bad_row} has a non-finite vector")
+    };
+    assert!(err.contains(&want), "{err}");
 
     // A graph whose two nodes name one rowid (rowids are mapped in bulk once the
     // nodes are in) is refused too, with the rowid named.
     let c = Connection::open(&path).unwrap();
     set_vector(&c, bad_row, &common::blob(&w.base[0]));
+    if quantize == "int8" {
+        common::register(&c);
+        let n: i64 = c
+            .query_row("SELECT veclite_rebuild('t')", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, rows);
+    }
     let (slot, twice): (i64, i64) = c
         .query_row(
             "SELECT slot, (SELECT rowid FROM t_graph WHERE slot > g.slot ORDER BY slot LIMIT 1) \

@@ -128,6 +128,9 @@ pub enum Filled {
     NoNode,
     /// The vector holds a NaN or an infinity (the slot is left as it was).
     NotFinite,
+    /// A persisted int8 code row is not well formed (or the index is not
+    /// quantized).
+    BadCode,
 }
 
 impl VectorFill {
@@ -135,22 +138,9 @@ impl VectorFill {
     /// from) from the little-endian float32 `bytes`: `dims` components (missing
     /// ones 0), normalised under cosine, then quantized if the index is.
     pub fn fill(&mut self, h: &Hnsw, rowid: i64, bytes: &[u8]) -> Filled {
-        // The rows come in rowid order, which is slot order for rows inserted one
-        // after another: the slot after the last one is tried first, and the map
-        // (a cache miss per row at a million rows) asked only when that is not it.
-        // (a rowid in two nodes fails the load in map_loaded, so in any index that
-        // loads, a live slot holding this rowid is the map's answer)
-        let n = h.nodes.len();
-        let next = self.next;
-        let slot = if next < n && h.nodes.rowids[next] == rowid && h.nodes.levels[next] != FREE {
-            Slot(next as u32)
-        } else {
-            match h.map.get(rowid) {
-                Some(s) => s,
-                None => return Filled::NoNode,
-            }
+        let Some(slot) = self.slot_for(h, rowid) else {
+            return Filled::NoNode;
         };
-        self.next = slot.idx() + 1;
         let d = self.dims;
         let decode = |out: &mut [f32]| {
             for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -188,6 +178,47 @@ impl VectorFill {
                 }
                 quant::encode(&self.buf, c.get_mut(slot.idx()));
             }
+        }
+        Filled::Ok
+    }
+
+    /// The slot of `rowid`'s node. The rows come in rowid order, which is slot
+    /// order for rows inserted one after another: the slot after the last one is
+    /// tried first, and the map (a cache miss per row at a million rows) asked
+    /// only when that is not it. (A rowid in two nodes fails the load in
+    /// map_loaded, so in any index that loads, a live slot holding this rowid is
+    /// the map's answer.)
+    fn slot_for(&mut self, h: &Hnsw, rowid: i64) -> Option<Slot> {
+        let n = h.nodes.len();
+        let next = self.next;
+        let slot = if next < n && h.nodes.rowids[next] == rowid && h.nodes.levels[next] != FREE {
+            Slot(next as u32)
+        } else {
+            h.map.get(rowid)?
+        };
+        self.next = slot.idx() + 1;
+        Some(slot)
+    }
+
+    /// Sets the int8 codes of `rowid`'s node in `h` (a quantized index) from a
+    /// persisted code row (`T_codes`: `dims` codes and the trailer, exactly as
+    /// the index keeps them), checked to be well formed.
+    pub fn fill_code(&mut self, h: &Hnsw, rowid: i64, bytes: &[u8]) -> Filled {
+        let Some(slot) = self.slot_for(h, rowid) else {
+            return Filled::NoNode;
+        };
+        let Vectors::I8(c) = &mut self.vectors else {
+            return Filled::BadCode;
+        };
+        let dst = c.get_mut(slot.idx());
+        if bytes.len() != dst.len() {
+            return Filled::BadCode;
+        }
+        for (d, &b) in dst.iter_mut().zip(bytes) {
+            *d = b as i8;
+        }
+        if !quant::well_formed(dst, h.kern.dot_i8) {
+            return Filled::BadCode;
         }
         Filled::Ok
     }

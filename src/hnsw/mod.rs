@@ -322,6 +322,23 @@ impl Hnsw {
         }
     }
 
+    /// The int8 code row an insert of `v` keeps (codes and trailer, as bytes), for
+    /// persisting; None for an index that is not quantized.
+    pub fn code_for(&self, v: &[f32]) -> Option<Vec<u8>> {
+        match self.prepare_query(v) {
+            Query::I8(c) => Some(c.iter().map(|&b| b as u8).collect()),
+            Query::F32(_) => None,
+        }
+    }
+
+    /// The int8 code row `slot` holds (see [`code_for`](Self::code_for)).
+    pub fn code_of_slot(&self, slot: u32) -> Option<Vec<u8>> {
+        match self.nodes.row(Slot(slot)) {
+            QRef::I8(c) => Some(c.iter().map(|&b| b as u8).collect()),
+            QRef::F32(_) => None,
+        }
+    }
+
     /// Internal distance: squared L2, 1 - dot of unit vectors, or -dot (of the
     /// decoded vectors under int8).
     #[inline]

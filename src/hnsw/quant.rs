@@ -47,7 +47,7 @@ impl Quantize {
 }
 
 /// Bytes after the codes of a stored int8 row: scale, squared norm (f32 LE each).
-pub(super) const TRAILER: usize = 8;
+pub const TRAILER: usize = 8;
 
 /// The largest |x| of `v` (0 for an empty one; NaN is not expected). Eight lanes,
 /// which vectorise: the maximum does not depend on the order it is taken in.
@@ -94,6 +94,52 @@ pub(super) fn encode(v: &[f32], out: &mut [i8]) {
     };
     put_f32(&mut trailer[..4], scale as f32);
     put_f32(&mut trailer[4..8], (scale * scale * n2 as f64) as f32);
+}
+
+/// Whether `row` (codes then trailer, as persisted in `T_codes`) is well formed:
+/// every code in `-127..=127`, a finite scale >= 0 and a trailer norm equal to
+/// `scale^2 * sum c_i^2` up to f32 rounding. `dot` is an int8 dot-product kernel.
+/// (Whether the codes encode the row's vector is [`encodes`]'s question.)
+pub fn well_formed(row: &[i8], dot: fn(&[i8], &[i8]) -> i32) -> bool {
+    let Some(d) = row.len().checked_sub(TRAILER) else {
+        return false;
+    };
+    let (codes, t) = row.split_at(d);
+    let (s, n) = (get_f32(&t[..4]), get_f32(&t[4..8]));
+    if !(s.is_finite() && s >= 0.0 && n.is_finite() && n >= 0.0) {
+        return false;
+    }
+    if codes.iter().fold(false, |acc, &c| acc | (c == i8::MIN)) {
+        return false;
+    }
+    let want = f64::from(s) * f64::from(s) * f64::from(dot(codes, codes));
+    (f64::from(n) - want).abs() <= 1e-5 * want + 1e-37
+}
+
+/// Whether `row` encodes `v` (already normalised under cosine) as any build's
+/// [`encode`] may have: the scale `max |v_i| / 127` (to 1e-5) and every code
+/// within half a step (and a little) of `v_i / scale`. For veclite_check, which
+/// compares `T_codes` with `T_rows`.
+pub fn encodes(row: &[i8], v: &[f32]) -> bool {
+    let d = v.len();
+    if row.len() != d + TRAILER {
+        return false;
+    }
+    let s = f64::from(get_f32(&row[d..d + 4]));
+    let max = f64::from(max_abs(v));
+    if max == 0.0 {
+        return s == 0.0 && row[..d].iter().all(|&c| c == 0);
+    }
+    let want = max / 127.0;
+    if s.is_nan() || s <= 0.0 || (s - want).abs() > 1e-5 * want + 1e-44 {
+        return false;
+    }
+    // a scale that is itself subnormal in f32 is coarse: allow a whole step then
+    let slack = if s < 1e-36 { 1.0 } else { 0.5 + 1e-3 };
+    row[..d]
+        .iter()
+        .zip(v)
+        .all(|(&c, &x)| (f64::from(c) - f64::from(x) / s).abs() <= slack)
 }
 
 /// The decoded vector of a stored row (codes + trailer).
@@ -202,6 +248,40 @@ mod tests {
         encode(&[1e-40, -2e-40], &mut z);
         assert_eq!(z[1], -127);
         assert!((63..=64).contains(&z[0]));
+    }
+
+    #[test]
+    fn well_formed_and_encodes() {
+        let k = crate::distance::scalar_kernels();
+        let v: Vec<f32> = (0..40)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let mut e = vec![0i8; v.len() + TRAILER];
+        encode(&v, &mut e);
+        assert!(well_formed(&e, k.dot_i8));
+        assert!(encodes(&e, &v));
+        // a code one step off, a code of -128, a changed norm, a changed scale
+        let mut off = e.clone();
+        off[3] = off[3].saturating_add(if off[3] > 0 { -1 } else { 1 });
+        assert!(!well_formed(&off, k.dot_i8));
+        assert!(!encodes(&off, &v));
+        let mut min = e.clone();
+        min[0] = i8::MIN;
+        assert!(!well_formed(&min, k.dot_i8));
+        let mut norm = e.clone();
+        norm[v.len() + 7] ^= 0x10;
+        assert!(!well_formed(&norm, k.dot_i8));
+        let mut scale = e.clone();
+        scale[v.len() + 1] ^= 0x01;
+        assert!(!encodes(&scale, &v));
+        // zero, subnormal, and a short row
+        let mut z = vec![0i8; 2 + TRAILER];
+        encode(&[0.0, 0.0], &mut z);
+        assert!(well_formed(&z, k.dot_i8) && encodes(&z, &[0.0, 0.0]));
+        assert!(!encodes(&z, &[0.0, 1.0]));
+        encode(&[1e-40, -2e-40], &mut z);
+        assert!(well_formed(&z, k.dot_i8) && encodes(&z, &[1e-40, -2e-40]));
+        assert!(!well_formed(&z[..5], k.dot_i8));
     }
 
     #[test]

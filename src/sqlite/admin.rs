@@ -376,6 +376,14 @@ pub fn table_check(db: Db, name: &str) -> Result<String> {
         Err(e @ Error::Sqlite { .. }) => return Err(e),
         Err(e) => problems.push(e.to_string()),
     }
+    let format = super::store::config_int(db, &names, "format_read").unwrap_or(None);
+    if super::store::has_codes(&cfg, format) {
+        match super::store::check_codes(db, &names, &cfg) {
+            Ok(p) => problems.extend(p),
+            Err(e @ Error::Sqlite { .. }) => return Err(e),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
     Ok(if problems.is_empty() {
         "ok".into()
     } else {

@@ -36,8 +36,8 @@ use super::registry;
 use super::shadow;
 use super::stats;
 use super::store::{
-    config_int, damaged, decode_log, encode_log, load, new_token, params, read_tag, IndexState,
-    Sql, Store,
+    config_int, damaged, decode_log, encode_log, has_codes, load, new_token, params, read_tag,
+    IndexState, Sql, Store,
 };
 use super::txn::Txn;
 use crate::error::{Error, Result};
@@ -70,6 +70,11 @@ pub struct Lifecycle {
     key: Option<Option<registry::Key>>,
     /// Recently used filter results (matching slots), newest last.
     pub filter_cache: Vec<CachedFilter>,
+    /// The stored table persists its int8 codes in `T_codes` (format 2): every
+    /// write of a row writes its code too. Read with the stored generation (see
+    /// [`stored_tag`](Self::stored_tag)), so a table another connection upgraded
+    /// (a rebuild, which moves the generation) is seen as such before the next write.
+    pub codes: bool,
 }
 
 impl Lifecycle {
@@ -109,6 +114,10 @@ impl Lifecycle {
     pub fn stored_tag(&mut self, store: &mut Store<'_>) -> Result<Tag> {
         let mut st = store.take(Sql::Generation)?;
         let r = read_tag(&mut st, &store.names.table);
+        if r.is_ok() {
+            let format = (st.column_type(2) == ValueType::Integer).then(|| st.column_i64(2));
+            self.codes = has_codes(store.cfg, format);
+        }
         store.put(Sql::Generation, st);
         r
     }
@@ -340,6 +349,9 @@ impl Lifecycle {
         }
         h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
+        if h.quantized() {
+            write_all_codes(store, &h)?;
+        }
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);
         st.full_write = true;
@@ -382,10 +394,10 @@ impl Lifecycle {
         };
         let db = store.db;
         if !valid(db, "format_read")? {
-            set("format_read", shadow::FORMAT_READ.to_string())?;
+            set("format_read", shadow::format_of(store.cfg).to_string())?;
         }
         if !valid(db, "format_write")? {
-            set("format_write", shadow::FORMAT_WRITE.to_string())?;
+            set("format_write", shadow::format_of(store.cfg).to_string())?;
         }
         if !valid(db, "generation")? {
             set("generation", "random() & 281474976710655".into())?;
@@ -819,4 +831,62 @@ impl Lifecycle {
             }
         });
     }
+}
+
+/// A rebuild of an int8 table: writes the code row of every row into
+/// `T_codes` (created if the table has none yet: a table written before format 2
+/// is upgraded) and marks the table format 2, so loads read the codes.
+fn write_all_codes(store: &mut Store<'_>, h: &Hnsw) -> Result<()> {
+    let db = store.db;
+    let mut cols = Vec::new();
+    {
+        let mut st = db.prepare("SELECT name FROM pragma_table_info(?1, ?2)", false)?;
+        st.bind_text(1, format!("{}_codes", store.names.table).as_bytes())?;
+        st.bind_text(2, store.names.schema.as_bytes())?;
+        while st.step()? {
+            cols.push(String::from_utf8_lossy(st.column_bytes(0)).to_ascii_lowercase());
+        }
+    }
+    if cols == ["rowid", "code"] {
+        db.exec(&format!("DELETE FROM {}", store.names.q("codes")))?;
+    } else {
+        // (an object of that name that is not ours makes this fail: it is left alone)
+        db.exec(&shadow::codes_ddl(store.names))
+            .map_err(|e| match e {
+                Error::Sqlite { code, msg } => Error::Sqlite {
+                    code,
+                    msg: format!(
+                        "veclite: cannot create {}_codes for the int8 codes of {}: {msg}",
+                        store.names.table, store.names.table
+                    ),
+                },
+                e => e,
+            })?;
+    }
+    let mut ins = store.take(Sql::CodeInsert)?;
+    let r = (|| -> Result<()> {
+        for slot in 0..h.n_slots() as u32 {
+            if !h.is_live(slot) {
+                continue;
+            }
+            let code = h.code_of_slot(slot).expect("a quantized index");
+            ins.bind_i64(1, h.rowid_of_slot(slot))?;
+            ins.bind_blob(2, &code)?;
+            ins.run()?;
+        }
+        Ok(())
+    })();
+    store.put(Sql::CodeInsert, ins);
+    r?;
+    let mut s = store.take(Sql::ConfigSet)?;
+    let r = (|| -> Result<()> {
+        for key in [&b"format_read"[..], b"format_write"] {
+            s.bind_text(1, key)?;
+            s.bind_i64(2, 2)?;
+            s.run()?;
+        }
+        Ok(())
+    })();
+    store.put(Sql::ConfigSet, s);
+    r
 }

@@ -4,13 +4,25 @@
 use super::config::{quote_ident, TableConfig};
 
 /// Suffixes of the shadow tables (`<table>_<suffix>`), for xShadowName: the rows,
-/// the config entries, the HNSW graph's nodes and the change log.
-pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph", "log"];
+/// the config entries, the HNSW graph's nodes, the change log and (int8 tables
+/// of format 2) the persisted codes.
+pub const SHADOW_SUFFIXES: &[&str] = &["rows", "config", "graph", "log", "codes"];
 
-/// Format versions written into `<t>_config`. A build refuses tables whose
-/// `format_read` is newer than what it reads.
-pub const FORMAT_READ: i64 = 1;
-pub const FORMAT_WRITE: i64 = 1;
+/// The newest format this build reads (`format_read` in `<t>_config`); a build
+/// refuses tables whose `format_read` is newer.
+pub const FORMAT_READ: i64 = 2;
+
+/// The format this build writes a table in (both `format_read` and
+/// `format_write`): 2 for `quantize = int8`, whose codes are persisted in
+/// `<t>_codes` (a format-1 reader would not keep them in step, so it must refuse
+/// the table), 1 otherwise (unchanged, still read by older builds).
+pub fn format_of(cfg: &TableConfig) -> i64 {
+    if cfg.quantize == crate::hnsw::Quantize::Int8 {
+        2
+    } else {
+        1
+    }
+}
 
 pub struct Names {
     pub schema: String,
@@ -100,6 +112,17 @@ pub fn log_ddl(n: &Names) -> String {
     format!(
         "CREATE TABLE {}(generation INTEGER PRIMARY KEY, slots BLOB)",
         n.q("log")
+    )
+}
+
+/// Format 2, `quantize = int8`: one row per vector, the int8 code row the index
+/// keeps for it (`dims` codes, then scale and squared norm as f32 LE; see
+/// `hnsw::quant`), written with the row, so a load reads `dims + 8` bytes a row
+/// instead of the `4 * dims` of `T_rows`.
+pub fn codes_ddl(n: &Names) -> String {
+    format!(
+        "CREATE TABLE {}(rowid INTEGER PRIMARY KEY, code BLOB NOT NULL)",
+        n.q("codes")
     )
 }
 

@@ -252,11 +252,14 @@ const LOAD_PROBLEMS: usize = 100;
 /// the vectors (through a [`VectorFill`], taken when the first vectors come).
 struct Builder {
     h: Hnsw,
-    /// Bytes of a stored vector.
+    /// Bytes of a stored vector (or code row).
     width: usize,
+    /// The vectors are persisted int8 code rows (`T_codes`), not f32 (`T_rows`).
+    codes: bool,
     fill: Option<VectorFill>,
     node_problems: Vec<String>,
-    /// Rows whose vector is not finite, rows without a node.
+    /// Rows whose vector is not finite (or whose code row is damaged), rows
+    /// without a node.
     bad: Vec<i64>,
     missing: Vec<i64>,
     /// What checking the links found, once every node is in.
@@ -287,10 +290,15 @@ impl Builder {
                 }
                 let fill = self.fill.get_or_insert_with(|| self.h.vector_fill());
                 for (&rowid, b) in ids.iter().zip(bytes.chunks_exact(self.width)) {
-                    match fill.fill(&self.h, rowid, b) {
+                    let r = if self.codes {
+                        fill.fill_code(&self.h, rowid, b)
+                    } else {
+                        fill.fill(&self.h, rowid, b)
+                    };
+                    match r {
                         Filled::Ok => {}
                         Filled::NoNode => self.missing.push(rowid),
-                        Filled::NotFinite => self.bad.push(rowid),
+                        Filled::NotFinite | Filled::BadCode => self.bad.push(rowid),
                     }
                 }
             }
@@ -310,7 +318,17 @@ impl Builder {
     }
 }
 
+/// Whether the stored table persists its int8 codes in `T_codes` (format 2, see
+/// [`shadow::format_of`]): loads read them instead of `T_rows`, and every write
+/// keeps them in step with the rows.
+pub fn has_codes(cfg: &TableConfig, format_read: Option<i64>) -> bool {
+    cfg.quantize == crate::hnsw::Quantize::Int8 && format_read.unwrap_or(1) >= 2
+}
+
 pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<String>)> {
+    // (a damaged entry is veclite_check's to report, and refused before a query
+    // gets here; the rows are then read, which every table has)
+    let codes = has_codes(cfg, config_int(db, names, "format_read").unwrap_or(None));
     let seed = config_int(db, names, "seed")?.unwrap_or(shadow::DEFAULT_SEED);
     let entry = config_int(db, names, "entry")?;
     let mut h = Hnsw::new(params(cfg, seed));
@@ -336,10 +354,15 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     // buffers go back and forth, so a load does not fault in fresh pages for
     // every batch.
     let threaded = slots >= THREADED_LOAD_FROM;
-    let width = cfg.dims * 4;
+    let width = if codes {
+        cfg.dims + crate::hnsw::quant::TRAILER
+    } else {
+        cfg.dims * 4
+    };
     let builder = Builder {
         h,
         width,
+        codes,
         fill: None,
         node_problems: Vec::new(),
         bad: Vec::new(),
@@ -442,24 +465,45 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
             hand(batch, &mut here)?;
         }
         if !stop() && graph_problems.len() <= LOAD_PROBLEMS {
-            let mut st = db.prepare(
-                &format!(
+            // an int8 table that persists its codes needs only them: dims + 8
+            // bytes a row instead of 4 * dims
+            let sql = if codes {
+                format!("SELECT rowid, code FROM {}", names.q("codes"))
+            } else {
+                format!(
                     "SELECT rowid, {} FROM {}",
                     quote_ident(&cfg.vector_name),
                     names.q("rows")
-                ),
-                false,
-            )?;
+                )
+            };
+            let mut st = db.prepare(&sql, false).map_err(|e| {
+                if codes {
+                    damaged(
+                        &names.table,
+                        &format!("cannot read {}_codes ({e})", names.table),
+                    )
+                } else {
+                    e
+                }
+            })?;
             let mut batch = Read::vectors(width);
             while st.step()? {
                 rows += 1;
                 let rowid = st.column_i64(0);
                 let vb = st.column_bytes(1);
                 if vb.len() != width {
-                    row_problems.push(format!(
-                        "row {rowid} has a vector of {} bytes, expected {width}",
-                        vb.len(),
-                    ));
+                    row_problems.push(if codes {
+                        format!(
+                            "row {rowid} has an int8 code of {} bytes in {}_codes, expected {width}",
+                            vb.len(),
+                            names.table
+                        )
+                    } else {
+                        format!(
+                            "row {rowid} has a vector of {} bytes, expected {width}",
+                            vb.len(),
+                        )
+                    });
                     continue;
                 }
                 if let Read::Vectors { ids, bytes } = &mut batch {
@@ -498,14 +542,26 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     }
     problems.extend(row_problems);
     for rowid in bad {
-        problems.push(format!(
-            "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
-            names.table
-        ));
+        problems.push(if codes {
+            format!(
+                "row {rowid} has a damaged int8 code in {}_codes",
+                names.table
+            )
+        } else {
+            format!(
+                "row {rowid} has a non-finite vector (NaN or infinity) in {}_rows",
+                names.table
+            )
+        });
     }
     if problems.is_empty() && (rows != nodes || !missing.is_empty()) {
         problems.push(format!(
-            "{rows} rows but {nodes} graph nodes (rows without a node: {})",
+            "{rows} {} but {nodes} graph nodes (rows without a node: {})",
+            if codes {
+                format!("rows in {}_codes", names.table)
+            } else {
+                "rows".to_string()
+            },
             if missing.is_empty() {
                 "none".to_string()
             } else {
@@ -533,13 +589,84 @@ pub fn load(db: Db, names: &Names, cfg: &TableConfig) -> Result<(Hnsw, Vec<Strin
     Ok((h, problems))
 }
 
+/// veclite_check of a table that persists its int8 codes (format 2): every row
+/// of `T_rows` has a finite vector and a code row in `T_codes` that encodes it,
+/// and `T_codes` has no other rows. (A load reads only the codes; this is where
+/// they are compared with the rows.)
+pub fn check_codes(db: Db, names: &Names, cfg: &TableConfig) -> Result<Vec<String>> {
+    let t = &names.table;
+    let mut problems = Vec::new();
+    let sql = format!(
+        "SELECT r.rowid, r.{}, c.code FROM {} AS r LEFT JOIN {} AS c ON c.rowid = r.rowid",
+        quote_ident(&cfg.vector_name),
+        names.q("rows"),
+        names.q("codes")
+    );
+    let mut st = match db.prepare(&sql, false) {
+        Ok(st) => st,
+        Err(e) => return Ok(vec![format!("cannot read {t}_codes ({e})")]),
+    };
+    let normalize = cfg.metric.normalizes();
+    let mut v = Vec::new();
+    let mut code = Vec::new();
+    while st.step()? && problems.len() <= LOAD_PROBLEMS {
+        let rowid = st.column_i64(0);
+        let vb = st.column_bytes(1);
+        if vb.len() != cfg.dims * 4 {
+            problems.push(format!(
+                "row {rowid} has a vector of {} bytes, expected {}",
+                vb.len(),
+                cfg.dims * 4
+            ));
+            continue;
+        }
+        crate::vector::decode_into(vb, &mut v);
+        if v.iter().any(|x| !x.is_finite()) {
+            problems.push(format!(
+                "row {rowid} has a non-finite vector (NaN or infinity) in {t}_rows"
+            ));
+            continue;
+        }
+        if st.column_type(2) != ValueType::Blob {
+            problems.push(format!("row {rowid} has no int8 code in {t}_codes"));
+            continue;
+        }
+        if normalize {
+            crate::vector::normalize(&mut v);
+        }
+        code.clear();
+        code.extend(st.column_bytes(2).iter().map(|&b| b as i8));
+        if !crate::hnsw::quant::encodes(&code, &v) {
+            problems.push(format!(
+                "row {rowid}: its int8 code in {t}_codes does not encode its vector"
+            ));
+        }
+    }
+    drop(st);
+    let mut st = db.prepare(
+        &format!(
+            "SELECT count(*) FROM {} WHERE rowid NOT IN (SELECT rowid FROM {})",
+            names.q("codes"),
+            names.q("rows")
+        ),
+        false,
+    )?;
+    if st.step()? && st.column_i64(0) > 0 {
+        problems.push(format!(
+            "{t}_codes has {} rows without a row in {t}_rows",
+            st.column_i64(0)
+        ));
+    }
+    Ok(problems)
+}
+
 /// Every fixed statement veclite runs on a table's shadow tables, by name (as
 /// FTS5's `aStmt[FTS5_STMT_*]`): prepared once per table object on first use and
 /// kept. Statements whose text depends on the query (the pushed-down filters, an
 /// UPDATE of some columns) are kept in a small least-recently-used cache instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sql {
-    /// `T_config`: the stored generation and token.
+    /// `T_config`: the stored generation, token and format_read.
     Generation,
     /// `T_config`: one entry (key ?1, value ?2).
     ConfigSet,
@@ -571,9 +698,13 @@ pub enum Sql {
     RowInsert,
     /// `T_rows`: the metadata of rowid ?1 (every metadata column, in order).
     RowMeta,
+    /// `T_codes`: the int8 code row of rowid ?1 (?2).
+    CodeInsert,
+    /// `T_codes`: delete rowid ?1.
+    CodeDelete,
 }
 
-const N_SQL: usize = 16;
+const N_SQL: usize = 18;
 
 impl Sql {
     fn text(self, names: &Names, cfg: &TableConfig) -> String {
@@ -581,7 +712,7 @@ impl Sql {
         let meta: Vec<String> = cfg.meta.iter().map(|m| quote_ident(&m.name)).collect();
         match self {
             Sql::Generation => format!(
-                "SELECT (SELECT value FROM {c} WHERE key = 'generation'), (SELECT value FROM {c} WHERE key = 'token')",
+                "SELECT (SELECT value FROM {c} WHERE key = 'generation'), (SELECT value FROM {c} WHERE key = 'token'), (SELECT value FROM {c} WHERE key = 'format_read')",
                 c = names.q("config")
             ),
             Sql::LogRange => format!(
@@ -632,6 +763,11 @@ impl Sql {
                     params.join(", ")
                 )
             }
+            Sql::CodeInsert => format!(
+                "INSERT INTO {}(rowid, code) VALUES (?1, ?2)",
+                names.q("codes")
+            ),
+            Sql::CodeDelete => format!("DELETE FROM {} WHERE rowid = ?1", names.q("codes")),
             Sql::RowMeta => {
                 // A table without metadata columns still gets a valid statement.
                 let cols = if meta.is_empty() {

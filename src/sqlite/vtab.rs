@@ -59,6 +59,10 @@ impl VecTable {
         ddl.push(shadow::graph_ddl(n));
         ddl.push(shadow::log_ddl(n));
         ddl.push(shadow::config_ddl(n));
+        let format = shadow::format_of(&self.cfg);
+        if format >= 2 {
+            ddl.push(shadow::codes_ddl(n));
+        }
         // The generation starts at a random 48-bit value, so two incarnations of a
         // table (dropped and created again inside one transaction, then rolled back
         // past the CREATE) never carry the same number.
@@ -66,8 +70,8 @@ impl VecTable {
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
              ('generation', random() & 281474976710655), ('entry', NULL), ('seed', {}), ('created_by', 'veclite {}'), ('config', {})",
             n.q("config"),
-            shadow::FORMAT_READ,
-            shadow::FORMAT_WRITE,
+            format,
+            format,
             shadow::DEFAULT_SEED,
             env!("CARGO_PKG_VERSION"),
             sql_string(&shadow::config_json(&self.cfg))
@@ -100,8 +104,18 @@ impl VecTable {
         st.bind_text(1, name.as_bytes()).is_ok() && st.step().unwrap_or(false)
     }
 
+    /// The shadow tables this table has: `T_codes` only under `quantize = int8`
+    /// (a table of another kind leaves a user's table of that name alone).
+    fn shadow_suffixes(&self) -> impl Iterator<Item = &'static str> {
+        let int8 = self.cfg.quantize == crate::hnsw::Quantize::Int8;
+        shadow::SHADOW_SUFFIXES
+            .iter()
+            .copied()
+            .filter(move |s| *s != "codes" || int8)
+    }
+
     fn drop_shadow(&self) -> Result<()> {
-        for s in shadow::SHADOW_SUFFIXES {
+        for s in self.shadow_suffixes() {
             self.db
                 .exec(&format!("DROP TABLE IF EXISTS {}", self.names.q(s)))?;
         }
@@ -143,7 +157,12 @@ impl VecTable {
             schema: self.names.schema.clone(),
             table: new_name.to_string(),
         };
-        for s in ["rows", "config", "graph", "log"] {
+        let suffixes: Vec<&str> = self
+            .shadow_suffixes()
+            // (an int8 table written before format 2 has no codes table)
+            .filter(|s| *s != "codes" || self.name_taken(&format!("{}_codes", self.names.table)))
+            .collect();
+        for s in suffixes {
             self.db.exec(&format!(
                 "ALTER TABLE {} RENAME TO {}",
                 self.names.q(s),
@@ -204,7 +223,7 @@ impl VecTable {
             None
         };
         match v {
-            Some(v) if v <= shadow::FORMAT_READ && v >= 1 => {}
+            Some(v) if (1..=shadow::FORMAT_READ).contains(&v) => {}
             Some(v) if v > shadow::FORMAT_READ => {
                 return Err(Error::usage(format!(
                     "veclite: table {} has format {v}, written by a newer veclite; this build reads format {} (upgrade veclite)",
@@ -292,8 +311,41 @@ impl VecTable {
         self.put(Sql::RowDelete, st);
         r?;
         self.index()?;
+        if self.life.codes {
+            self.delete_code(rowid)?;
+        }
         self.writable()?.0.delete(rowid);
         Ok(())
+    }
+
+    /// Writes the int8 code row of `rowid`, whose vector is `v` (format 2): the
+    /// code the index keeps for it, made by the same function. Before the index
+    /// changes, so a failure leaves it as it was.
+    fn write_code(&mut self, rowid: i64, v: &[f32]) -> Result<()> {
+        let code = match self.life.state.as_ref() {
+            Some(st) => st.hnsw.code_for(v),
+            None => None,
+        };
+        let Some(code) = code else {
+            return Err(Error::usage(
+                "veclite: internal error: no quantized index to write a code for",
+            ));
+        };
+        let mut st = self.take(Sql::CodeInsert)?;
+        let r = (|| {
+            st.bind_i64(1, rowid)?;
+            st.bind_blob(2, &code)?;
+            st.run()
+        })();
+        self.put(Sql::CodeInsert, st);
+        r
+    }
+
+    fn delete_code(&mut self, rowid: i64) -> Result<()> {
+        let mut st = self.take(Sql::CodeDelete)?;
+        let r = st.bind_i64(1, rowid).and_then(|_| st.run());
+        self.put(Sql::CodeDelete, st);
+        r
     }
 
     fn stored_vector(&mut self, rowid: i64) -> Result<Vec<f32>> {
@@ -467,6 +519,9 @@ impl VecTable {
             let rowid = self.db.last_insert_rowid();
             let v = new_vector.expect("insert has a vector");
             self.index()?;
+            if self.life.codes {
+                self.write_code(rowid, &v)?;
+            }
             let (h, sc) = self.writable()?;
             let slot = h.insert(rowid, &v, sc);
             self.refresh_cells(rowid, slot)?;
@@ -522,6 +577,10 @@ impl VecTable {
         self.put_stmt(sql, st);
         r?;
         self.index()?;
+        if let (Some(v), true) = (&index_vector, self.life.codes) {
+            self.delete_code(old_rowid)?;
+            self.write_code(new_rowid, v)?;
+        }
         let slot = match index_vector {
             Some(v) => {
                 let (h, sc) = self.writable()?;
