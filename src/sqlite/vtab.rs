@@ -157,10 +157,14 @@ impl VecTable {
             schema: self.names.schema.clone(),
             table: new_name.to_string(),
         };
+        // (an int8 table written before format 2 has no codes table)
+        let codes = super::store::has_codes(
+            &self.cfg,
+            super::store::config_int(self.db, &self.names, "format_read").unwrap_or(None),
+        );
         let suffixes: Vec<&str> = self
             .shadow_suffixes()
-            // (an int8 table written before format 2 has no codes table)
-            .filter(|s| *s != "codes" || self.name_taken(&format!("{}_codes", self.names.table)))
+            .filter(|s| *s != "codes" || codes)
             .collect();
         for s in suffixes {
             self.db.exec(&format!(
