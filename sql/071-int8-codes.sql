@@ -16,6 +16,12 @@ SELECT 'codes', count(*), min(length(code)), max(length(code)) FROM c_codes;
 SELECT 'row 1', hex(code) FROM c_codes WHERE rowid = 1;
 UPDATE c SET v = '[2, 0, -1]' WHERE rowid = 1;
 SELECT 'row 1 updated', hex(code) FROM c_codes WHERE rowid = 1;
+-- writing a code is an INSERT of veclite's own: last_insert_rowid() still says what
+-- an ordinary table would (the last row the user inserted)
+SELECT 'last_insert_rowid', last_insert_rowid();
+UPDATE c SET v = '[1, 1, 1]' WHERE rowid = 5;
+SELECT veclite_rebuild('c') > 0;
+SELECT 'last_insert_rowid', last_insert_rowid();
 UPDATE c SET rowid = 100 WHERE rowid = 2;
 UPDATE c SET tag = 7 WHERE rowid = 3;
 DELETE FROM c WHERE rowid > 40 AND rowid < 100;

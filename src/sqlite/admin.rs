@@ -483,11 +483,15 @@ pub fn table_rebuild(db: Db, name: &str) -> Result<i64> {
     st.step()?;
     let n = st.column_i64(0);
     drop(st);
-    db.exec(&format!(
+    // (the command is an INSERT: what last_insert_rowid() reports stays as it was)
+    let last_rowid = db.last_insert_rowid();
+    let r = db.exec(&format!(
         "INSERT INTO {}.{}(query) VALUES ('{REBUILD_COMMAND}')",
         quote_ident(&names.schema),
         quote_ident(&names.table)
-    ))?;
+    ));
+    db.set_last_insert_rowid(last_rowid);
+    r?;
     Ok(n)
 }
 

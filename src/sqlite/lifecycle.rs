@@ -350,7 +350,10 @@ impl Lifecycle {
         h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
         if h.quantized() {
-            write_all_codes(store, &h)?;
+            let last_rowid = store.db.last_insert_rowid();
+            let r = write_all_codes(store, &h);
+            store.db.set_last_insert_rowid(last_rowid);
+            r?;
         }
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);

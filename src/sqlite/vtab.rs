@@ -335,6 +335,9 @@ impl VecTable {
                 "veclite: internal error: no quantized index to write a code for",
             ));
         };
+        // (an INSERT of ours must not change what last_insert_rowid() reports:
+        // after an UPDATE the user's last inserted row is still the one before)
+        let last_rowid = self.db.last_insert_rowid();
         let mut st = self.take(Sql::CodeInsert)?;
         let r = (|| {
             st.bind_i64(1, rowid)?;
@@ -342,6 +345,7 @@ impl VecTable {
             st.run()
         })();
         self.put(Sql::CodeInsert, st);
+        self.db.set_last_insert_rowid(last_rowid);
         r
     }
 
