@@ -52,21 +52,26 @@ impl VecTable {
 
     fn create_shadow(&self) -> Result<()> {
         let n = &self.names;
-        let mut ddl = vec![shadow::rows_ddl(n, &self.cfg)];
-        ddl.extend(shadow::index_ddl(n, &self.cfg, |name| {
-            self.name_taken(name)
-        }));
-        ddl.push(shadow::graph_ddl(n));
-        ddl.push(shadow::log_ddl(n));
-        ddl.push(shadow::config_ddl(n));
+        // (each shadow table's DDL with its suffix, so a failure drops only what
+        // this call created)
+        let mut ddl: Vec<(Option<&str>, String)> =
+            vec![(Some("rows"), shadow::rows_ddl(n, &self.cfg))];
+        ddl.extend(
+            shadow::index_ddl(n, &self.cfg, |name| self.name_taken(name))
+                .into_iter()
+                .map(|s| (None, s)),
+        );
+        ddl.push((Some("graph"), shadow::graph_ddl(n)));
+        ddl.push((Some("log"), shadow::log_ddl(n)));
+        ddl.push((Some("config"), shadow::config_ddl(n)));
         let format = shadow::format_of(&self.cfg);
         if format >= 2 {
-            ddl.push(shadow::codes_ddl(n));
+            ddl.push((Some("codes"), shadow::codes_ddl(n)));
         }
         // The generation starts at a random 48-bit value, so two incarnations of a
         // table (dropped and created again inside one transaction, then rolled back
         // past the CREATE) never carry the same number.
-        ddl.push(format!(
+        ddl.push((None, format!(
             "INSERT INTO {}(key, value) VALUES ('format_read', {}), ('format_write', {}), \
              ('generation', random() & 281474976710655), ('entry', NULL), ('seed', {}), ('created_by', 'veclite {}'), ('config', {})",
             n.q("config"),
@@ -75,19 +80,34 @@ impl VecTable {
             shadow::DEFAULT_SEED,
             env!("CARGO_PKG_VERSION"),
             sql_string(&shadow::config_json(&self.cfg))
-        ));
-        for stmt in &ddl {
+        )));
+        let mut made: Vec<&str> = Vec::new();
+        for (suffix, stmt) in &ddl {
             if let Err(e) = self.db.exec(stmt) {
                 // Leave nothing behind (e.g. an unknown COLLATE fails the rows table).
-                let _ = self.drop_shadow();
+                for s in &made {
+                    let _ = self
+                        .db
+                        .exec(&format!("DROP TABLE IF EXISTS {}", self.names.q(s)));
+                }
+                // (an older veclite drops an int8 table without its codes table)
+                let hint = if *suffix == Some("codes") {
+                    format!(
+                        " (if an older veclite dropped a table {t} and left {t}_codes behind, DROP TABLE {t}_codes first)",
+                        t = n.table
+                    )
+                } else {
+                    String::new()
+                };
                 return Err(match e {
                     Error::Sqlite { code, msg } => Error::Sqlite {
                         code,
-                        msg: format!("veclite: cannot create table {}: {msg}", n.table),
+                        msg: format!("veclite: cannot create table {}: {msg}{hint}", n.table),
                     },
                     e => e,
                 });
             }
+            made.extend(*suffix);
         }
         Ok(())
     }
