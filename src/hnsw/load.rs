@@ -126,7 +126,8 @@ pub enum Filled {
     Ok,
     /// The rowid has no node.
     NoNode,
-    /// The vector holds a NaN or an infinity (the slot is left as it was).
+    /// The vector holds a NaN or an infinity (what the slot holds then is not to
+    /// be used: the load or catch-up fails).
     NotFinite,
     /// A persisted int8 code row is not well formed (or the index is not
     /// quantized).
@@ -157,16 +158,16 @@ impl VectorFill {
         };
         match &mut self.vectors {
             Vectors::F32(c) => {
+                // (decoded straight into the slot: a load that meets a non-finite
+                // vector fails, and a catch-up that does is dropped, so what the
+                // slot then holds is never used)
                 let dst = c.get_mut(slot.idx());
-                self.buf.resize(d, 0.0);
-                // (decoded aside first: a non-finite vector leaves the slot alone)
-                if !decode(&mut self.buf) {
+                if !decode(dst) {
                     return Filled::NotFinite;
                 }
                 if self.normalize {
-                    crate::vector::normalize(&mut self.buf);
+                    crate::vector::normalize(dst);
                 }
-                dst.copy_from_slice(&self.buf);
             }
             Vectors::I8(c) => {
                 self.buf.resize(d, 0.0);
