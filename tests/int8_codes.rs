@@ -10,15 +10,6 @@ use rusqlite::Connection;
 
 const N: usize = 1_200;
 
-fn knn(c: &Connection, q: &[u8]) -> Vec<(i64, f64)> {
-    c.prepare_cached("SELECT rowid, distance FROM t WHERE knn_match(v, ?) AND k = 10")
-        .unwrap()
-        .query_map([q], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
 fn one<T: rusqlite::types::FromSql>(c: &Connection, sql: &str) -> T {
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
@@ -34,6 +25,15 @@ fn loads(c: &Connection) -> i64 {
     serde_json::from_str::<serde_json::Value>(&s).unwrap()["index_loads"]
         .as_i64()
         .unwrap()
+}
+
+/// A temporary directory holding `build`'s table, its path and `nq` queries.
+fn setup(nq: usize) -> (tempfile::TempDir, std::path::PathBuf, Vec<Vec<u8>>) {
+    let w = common::wordnet(N, nq);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let qs = build(&path, &w);
+    (dir, path, qs)
 }
 
 /// An int8 table of `N` rows with some updated, moved and deleted, written in
@@ -73,12 +73,9 @@ fn build(path: &std::path::Path, w: &common::Wordnet) -> Vec<Vec<u8>> {
 
 #[test]
 fn codes_are_written_with_the_rows_and_loaded_instead_of_them() {
-    let w = common::wordnet(N, 20);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let qs = build(&path, &w);
+    let (_dir, path, qs) = setup(20);
     let a = open(&path);
-    let expected: Vec<_> = qs.iter().map(|q| knn(&a, q)).collect();
+    let expected: Vec<_> = qs.iter().map(|q| common::knn10(&a, q)).collect();
     drop(a);
 
     let b = open(&path);
@@ -99,7 +96,7 @@ fn codes_are_written_with_the_rows_and_loaded_instead_of_them() {
     );
     // A fresh process-level load (the writer is gone) answers as the writer did.
     for (q, want) in qs.iter().zip(&expected) {
-        assert_eq!(&knn(&b, q), want);
+        assert_eq!(&common::knn10(&b, q), want);
     }
     assert_eq!(loads(&b), 1);
 
@@ -114,7 +111,7 @@ fn codes_are_written_with_the_rows_and_loaded_instead_of_them() {
     .unwrap();
     drop(b);
     let c = open(&path);
-    assert_eq!(knn(&c, &qs[1]), expected[1]);
+    assert_eq!(common::knn10(&c, &qs[1]), expected[1]);
     let check: String = one(&c, "SELECT veclite_check('t')");
     assert_eq!(
         check,
@@ -126,10 +123,7 @@ fn codes_are_written_with_the_rows_and_loaded_instead_of_them() {
 
 #[test]
 fn damaged_codes_are_found() {
-    let w = common::wordnet(N, 4);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let qs = build(&path, &w);
+    let (_dir, path, qs) = setup(4);
     // (each damage on its own, repaired by veclite_rebuild after)
     let damage = [
         (
@@ -193,12 +187,9 @@ fn damaged_codes_are_found() {
 
 #[test]
 fn a_table_written_before_format_2_opens_and_rebuild_upgrades_it() {
-    let w = common::wordnet(N, 20);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let qs = build(&path, &w);
+    let (_dir, path, qs) = setup(20);
     let a = open(&path);
-    let expected: Vec<_> = qs.iter().map(|q| knn(&a, q)).collect();
+    let expected: Vec<_> = qs.iter().map(|q| common::knn10(&a, q)).collect();
     // what a table of an older build holds: no codes, format 1
     a.execute_batch(
         "DROP TABLE t_codes; UPDATE t_config SET value = 1 WHERE key IN ('format_read', 'format_write');",
@@ -207,7 +198,7 @@ fn a_table_written_before_format_2_opens_and_rebuild_upgrades_it() {
     drop(a);
     let b = open(&path);
     for (q, want) in qs.iter().zip(&expected) {
-        assert_eq!(&knn(&b, q), want);
+        assert_eq!(&common::knn10(&b, q), want);
     }
     // writes keep it format 1, without codes
     b.execute_batch("INSERT INTO t(rowid, v) SELECT rowid + 20000, v FROM t_rows WHERE rowid < 30; DELETE FROM t WHERE rowid = 20001;")
@@ -220,7 +211,7 @@ fn a_table_written_before_format_2_opens_and_rebuild_upgrades_it() {
         ),
         0
     );
-    let after: Vec<_> = qs.iter().map(|q| knn(&b, q)).collect();
+    let after: Vec<_> = qs.iter().map(|q| common::knn10(&b, q)).collect();
     // veclite_rebuild writes the codes and moves the table to format 2
     let n: i64 = one(&b, "SELECT veclite_rebuild('t')");
     assert_eq!(one::<i64>(&b, "SELECT count(*) FROM t_codes"), n);
@@ -232,11 +223,11 @@ fn a_table_written_before_format_2_opens_and_rebuild_upgrades_it() {
         "2,2"
     );
     assert_eq!(one::<String>(&b, "SELECT veclite_check('t')"), "ok");
-    let rebuilt: Vec<_> = qs.iter().map(|q| knn(&b, q)).collect();
+    let rebuilt: Vec<_> = qs.iter().map(|q| common::knn10(&b, q)).collect();
     drop(b);
     let c = open(&path);
     for (q, want) in qs.iter().zip(&rebuilt) {
-        assert_eq!(&knn(&c, q), want);
+        assert_eq!(&common::knn10(&c, q), want);
     }
     // the rebuilt graph differs from the incremental one, the answers hardly
     let same: usize = after

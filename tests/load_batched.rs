@@ -9,15 +9,6 @@ use rusqlite::Connection;
 
 const N: usize = 6_500;
 
-fn knn(c: &Connection, q: &[u8]) -> Vec<(i64, f64)> {
-    c.prepare_cached("SELECT rowid, distance FROM t WHERE knn_match(v, ?) AND k = 10")
-        .unwrap()
-        .query_map([q], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
 fn info(c: &Connection, key: &str) -> serde_json::Value {
     let s: String = c
         .query_row("SELECT veclite_info('t')", [], |r| r.get(0))
@@ -75,7 +66,7 @@ fn check(quantize: &str) {
         .unwrap();
     assert!(rows > 4096 && rows % 1024 != 0, "{rows} rows");
     let qs: Vec<Vec<u8>> = w.queries.iter().map(|q| common::blob(q)).collect();
-    let expected: Vec<_> = qs.iter().map(|q| knn(&a, q)).collect();
+    let expected: Vec<_> = qs.iter().map(|q| common::knn10(&a, q)).collect();
 
     // The writer closed, no version of the index is left in the process: the next
     // connection loads it from the file.
@@ -83,7 +74,7 @@ fn check(quantize: &str) {
     let b = Connection::open(&path).unwrap();
     common::register(&b);
     for (q, want) in qs.iter().zip(&expected) {
-        assert_eq!(&knn(&b, q), want, "quantize = {quantize}");
+        assert_eq!(&common::knn10(&b, q), want, "quantize = {quantize}");
     }
     assert_eq!(info(&b, "index_loads"), serde_json::json!(1));
     let ok: String = b

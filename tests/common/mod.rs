@@ -171,3 +171,13 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     }
     (1.0 - d / (na.sqrt() * nb.sqrt())) as f32
 }
+
+/// The rowids and distances of `SELECT ... FROM t WHERE knn_match(v, q) AND k = 10`.
+pub fn knn10(c: &rusqlite::Connection, q: &[u8]) -> Vec<(i64, f64)> {
+    c.prepare_cached("SELECT rowid, distance FROM t WHERE knn_match(v, ?) AND k = 10")
+        .unwrap()
+        .query_map([q], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
