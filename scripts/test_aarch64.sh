@@ -3,7 +3,8 @@
 # qemu-user: the lib tests (the NEON kernels against the scalar reference, and a
 # check that NEON is the table selected), tests/distance_props.rs, and a few fast
 # integration tests that go through SQL end to end (int8_transactions: the quantized
-# index with the NEON int8 dot). Installs what is missing
+# index with the NEON int8 dot; int8_codes: codes written with the NEON quantizer,
+# loaded back and checked with the NEON dot). Installs what is missing
 # (the rustup target; on Debian/Ubuntu gcc-aarch64-linux-gnu and qemu-user).
 # Linker, runner and C compiler (rusqlite's bundled SQLite, which the tests link)
 # are set here rather than in a .cargo/config, so the host build is unaffected.
@@ -41,5 +42,6 @@ echo "== Rust tests on $target under $(qemu-aarch64 --version | head -1)"
 cargo test --release --target "$target" --features fuzzing \
   --lib --test distance_props \
   --test register_rust --test bad_input_catalogue --test shared_index --test int8_transactions \
+  --test int8_codes \
   "$@"
 echo "== aarch64 tests ok in $((SECONDS - start)) s"
