@@ -53,6 +53,13 @@ SELECT 'format 2', (SELECT group_concat(value) FROM c_config WHERE key LIKE 'for
 .open codes.db
 .load ./target/release/libveclite
 SELECT rowid, round(distance, 6) FROM c WHERE knn_match(v, '[1, 0, 0]') AND k = 3;
+-- vectors so large that a code's squared norm is past f32 (stored as infinity) load
+CREATE VIRTUAL TABLE h USING veclite(v float[3], quantize = int8, exact_threshold = 0);
+INSERT INTO h(rowid, v) VALUES (1, '[3e19, -1e19, 2e18]'), (2, '[1, 2, 3]');
+.open codes.db
+.load ./target/release/libveclite
+SELECT 'huge', rowid, distance FROM h WHERE knn_match(v, '[1, 2, 3]') AND k = 2;
+SELECT 'huge', veclite_check('h');
 -- a table name whose codes table is taken by another table cannot be an int8 table
 CREATE TABLE d_codes(x);
 CREATE VIRTUAL TABLE d USING veclite(v float[3], quantize = int8);

@@ -106,13 +106,17 @@ pub fn well_formed(row: &[i8], dot: fn(&[i8], &[i8]) -> i32) -> bool {
     };
     let (codes, t) = row.split_at(d);
     let (s, n) = (get_f32(&t[..4]), get_f32(&t[4..8]));
-    if !(s.is_finite() && s >= 0.0 && n.is_finite() && n >= 0.0) {
+    if !(s.is_finite() && s >= 0.0) || n.is_nan() || n < 0.0 {
         return false;
     }
     if codes.iter().fold(false, |acc, &c| acc | (c == i8::MIN)) {
         return false;
     }
     let want = f64::from(s) * f64::from(s) * f64::from(dot(codes, codes));
+    if n.is_infinite() {
+        // (components of about 1e19 and more: the squared norm is past f32's range)
+        return want > f64::from(f32::MAX) * (1.0 - 1e-5);
+    }
     (f64::from(n) - want).abs() <= 1e-5 * want + 1e-37
 }
 
@@ -282,6 +286,16 @@ mod tests {
         encode(&[1e-40, -2e-40], &mut z);
         assert!(well_formed(&z, k.dot_i8) && encodes(&z, &[1e-40, -2e-40]));
         assert!(!well_formed(&z[..5], k.dot_i8));
+        // a vector so large that its squared norm is no f32: the trailer says
+        // infinity, and that is well formed; so is the scale of it
+        let big = [3e19f32, -1e19, 2e18];
+        let mut e = vec![0i8; 3 + TRAILER];
+        encode(&big, &mut e);
+        assert!(get_f32(&e[7..11]).is_infinite());
+        assert!(well_formed(&e, k.dot_i8) && encodes(&e, &big));
+        let mut small = e.clone();
+        small[3..7].copy_from_slice(&[0, 0, 128u8 as i8, 63]); // scale 1.0: a norm of 1.3e4, not infinity
+        assert!(!well_formed(&small, k.dot_i8));
     }
 
     #[test]
