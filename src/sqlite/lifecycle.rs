@@ -71,10 +71,13 @@ pub struct Lifecycle {
     /// Recently used filter results (matching slots), newest last.
     pub filter_cache: Vec<CachedFilter>,
     /// The stored table persists its int8 codes in `T_codes` (format 2): every
-    /// write of a row writes its code too. Read with the stored generation (see
-    /// [`stored_tag`](Self::stored_tag)), so a table another connection upgraded
-    /// (a rebuild, which moves the generation) is seen as such before the next write.
+    /// write of a row writes its code too. Read again whenever the stored tag
+    /// differs from `codes_tag` (see [`stored_tag`](Self::stored_tag)): a format
+    /// changes only by a rebuild, which writes a new generation and token, so a
+    /// table another connection upgraded (or an upgrade rolled back) is seen as
+    /// such before the next write, and queries pay nothing for it.
     pub codes: bool,
+    codes_tag: Option<Tag>,
 }
 
 impl Lifecycle {
@@ -114,12 +117,14 @@ impl Lifecycle {
     pub fn stored_tag(&mut self, store: &mut Store<'_>) -> Result<Tag> {
         let mut st = store.take(Sql::Generation)?;
         let r = read_tag(&mut st, &store.names.table);
-        if r.is_ok() {
-            let format = (st.column_type(2) == ValueType::Integer).then(|| st.column_i64(2));
-            self.codes = has_codes(store.cfg, format);
-        }
         store.put(Sql::Generation, st);
-        r
+        let tag = r?;
+        if self.codes_tag != Some(tag) {
+            let format = config_int(store.db, store.names, "format_read").unwrap_or(None);
+            self.codes = has_codes(store.cfg, format);
+            self.codes_tag = Some(tag);
+        }
+        Ok(tag)
     }
 
     /// `PRAGMA data_version` of the table's schema.
@@ -350,10 +355,9 @@ impl Lifecycle {
         h.reserve_attrs(store.cfg.meta.len());
         h.set_tag(stored);
         if h.quantized() {
-            let last_rowid = store.db.last_insert_rowid();
-            let r = write_all_codes(store, &h);
-            store.db.set_last_insert_rowid(last_rowid);
-            r?;
+            // (veclite_rebuild keeps what last_insert_rowid() reports around the
+            // whole command)
+            write_all_codes(store, &h)?;
         }
         let n = h.len();
         let mut st = IndexState::new(Arc::new(h), true);

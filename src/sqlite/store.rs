@@ -666,7 +666,7 @@ pub fn check_codes(db: Db, names: &Names, cfg: &TableConfig) -> Result<Vec<Strin
 /// UPDATE of some columns) are kept in a small least-recently-used cache instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sql {
-    /// `T_config`: the stored generation, token and format_read.
+    /// `T_config`: the stored generation and token.
     Generation,
     /// `T_config`: one entry (key ?1, value ?2).
     ConfigSet,
@@ -712,7 +712,7 @@ impl Sql {
         let meta: Vec<String> = cfg.meta.iter().map(|m| quote_ident(&m.name)).collect();
         match self {
             Sql::Generation => format!(
-                "SELECT (SELECT value FROM {c} WHERE key = 'generation'), (SELECT value FROM {c} WHERE key = 'token'), (SELECT value FROM {c} WHERE key = 'format_read')",
+                "SELECT (SELECT value FROM {c} WHERE key = 'generation'), (SELECT value FROM {c} WHERE key = 'token')",
                 c = names.q("config")
             ),
             Sql::LogRange => format!(
